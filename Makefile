@@ -1,0 +1,46 @@
+# Two commands do all set-up: `make run` and `make test`. Both create .venv with Python 3.11
+# when it is missing and install the project with its pinned development dependencies.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# GCC 14 rejects durable-rules' C sources without this (incompatible pointer types).
+export CFLAGS ?= -Wno-error=incompatible-pointer-types
+
+.PHONY: run test lint typecheck validate fixtures pytest bench report-check clean venv
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/echri validate policies
+	@for f in examples/*.json; do $(BIN)/echri explain "$$f" || exit $$?; echo; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine tests bench tools
+
+typecheck: $(STAMP)
+	$(BIN)/mypy engine
+
+validate: $(STAMP)
+	$(BIN)/echri validate policies
+
+fixtures: $(STAMP)
+	$(BIN)/echri test fixtures --coverage --min-coverage 100
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck validate fixtures pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,32 @@
+"""The `echri` command line: option parsing only; the work is done by library functions.
+
+Commands live in one module each and are registered explicitly below.
+"""
+
+from __future__ import annotations
+
+import click
+
+from engine.version import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="echri")
+def main() -> None:
+    """Policy-as-code for human-rights-aware export licensing (ECHRI Code of Conduct)."""
+
+
+def _register() -> None:
+    from engine.cli import diff as _diff
+    from engine.cli import evaluate as _evaluate
+    from engine.cli import test as _test
+    from engine.cli import validate as _validate
+    from engine.cli import version as _version
+
+    for command in (_validate.validate, _evaluate.evaluate, _evaluate.explain,
+                    _test.run_fixtures_command, _diff.diff, _diff.replay,
+                    _version.version):
+        main.add_command(command)
+
+
+_register()

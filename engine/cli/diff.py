@@ -1,0 +1,149 @@
+"""`echri diff` and `echri replay`: what a policy change does, for reviewers and CI.
+
+Exit codes: 0 report written; 1 `--fail-on` matched (decisions changed in that direction);
+2 usage error, or a version or case file that cannot be used (every problem is listed).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.api import BackendUnavailable
+from engine.diagnostics import format_text
+from engine.diff import (
+    FAIL_ON,
+    RENDERERS,
+    Corpus,
+    DiffReport,
+    SourceError,
+    diff_versions,
+    load_fixtures,
+    load_jsonl,
+    load_pair,
+    load_spec,
+    render,
+    replay_decisions,
+    should_fail,
+)
+
+EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE = 0, 1, 2
+
+
+def report_options(f: Any) -> Any:
+    f = click.option("--backend", type=click.Choice(["python", "durable"]), default="python",
+                     show_default=True, help="Backend deciding the cases (results are "
+                     "identical; python needs no C extension).")(f)
+    f = click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Worker processes deciding cases.")(f)
+    f = click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+                     help="Exit 1 when decisions changed in this direction (any: loosened, "
+                     "tightened or same outcome with different reasons).")(f)
+    f = click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+                     help="Write the report to FILE instead of standard output.")(f)
+    f = click.option("--format", "fmt", type=click.Choice(list(RENDERERS)), default="text",
+                     show_default=True)(f)
+    f = click.option("--policy-dir", type=click.Path(path_type=Path), default=Path("policies"),
+                     show_default=True, help="Where ID@VERSION versions are looked up.")(f)
+    return f
+
+
+def _die(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _cases(paths: tuple[Path, ...], replay: bool) -> Corpus:
+    corpus = Corpus()
+    for path in paths:
+        try:
+            corpus.extend(load_jsonl(path, replay))
+        except (OSError, UnicodeDecodeError) as exc:
+            _die(f"{path}: error[io-error]: cannot read cases: {exc}")
+    return corpus
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit=" cases", disable=not sys.stderr.isatty(),
+              file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _emit(report: DiffReport, fmt: str, output: Path | None, fail_on: str | None) -> None:
+    text = render(report, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    sys.exit(EXIT_FAIL_ON if should_fail(report, fail_on) else EXIT_OK)
+
+
+@click.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--cases", "cases", multiple=True, type=click.Path(path_type=Path),
+              metavar="FILE.jsonl", help="More cases, one JSON case per line (repeatable).")
+@click.option("--fixtures", "fixtures", type=click.Path(path_type=Path), default=Path("fixtures"),
+              show_default=True, help="Directory whose fixture files' `case:` are compared.")
+@click.option("--no-fixtures", is_flag=True, help="Do not evaluate the fixtures.")
+@report_options
+def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixtures: bool,
+         policy_dir: Path, fmt: str, output: Path | None, fail_on: str | None, jobs: int,
+         backend: str) -> None:
+    """Compare two policy versions, structurally and by their decisions.
+
+    OLD and NEW are each ID@VERSION (under --policy-dir), a version directory, or
+    git:REF:WHERE (WHERE is ID@VERSION or a directory, read at revision REF without touching
+    the working tree). One side may be a bare git:REF: the other side's directory at REF
+    (or the version it is derived from, or the newest one there).
+    """
+    try:
+        left, right = load_pair(old, new, policy_dir)
+    except SourceError as exc:
+        _die(format_text(exc.diagnostics))
+    corpus: Corpus | None = None
+    if cases or not no_fixtures:
+        corpus = Corpus() if no_fixtures else load_fixtures(fixtures, right.policy.id)
+        corpus.extend(_cases(cases, replay=False))
+    try:
+        with _progress(len(corpus.cases) if corpus else 0) as progress:
+            report = diff_versions(left, right, corpus, backend=backend, jobs=jobs,
+                                   progress=progress)
+    except BackendUnavailable as exc:
+        _die(f"error[backend]: {exc}")
+    _emit(report, fmt, output, fail_on)
+
+
+@click.command()
+@click.option("--cases", "cases", required=True, multiple=True, type=click.Path(path_type=Path),
+              metavar="FILE.jsonl",
+              help='Recorded decisions: lines {"case": {...}, "decision": {...}} (repeatable).')
+@click.option("--policy", "policy", required=True, metavar="VERSION",
+              help="The version to replay them under (ID@VERSION, a directory or "
+              "git:REF:WHERE).")
+@report_options
+def replay(cases: tuple[Path, ...], policy: str, policy_dir: Path, fmt: str,
+           output: Path | None, fail_on: str | None, jobs: int, backend: str) -> None:
+    """Replay recorded decisions under a policy version: which of them would it flip?"""
+    try:
+        version = load_spec(policy, policy_dir)
+    except SourceError as exc:
+        _die(format_text(exc.diagnostics))
+    corpus = _cases(cases, replay=True)
+    label = ", ".join(str(p) for p in cases)
+    try:
+        with _progress(len(corpus.cases)) as progress:
+            report = replay_decisions(version, corpus, spec=label, backend=backend, jobs=jobs,
+                                      progress=progress)
+    except BackendUnavailable as exc:
+        _die(f"error[backend]: {exc}")
+    _emit(report, fmt, output, fail_on)

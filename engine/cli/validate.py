@@ -1,0 +1,31 @@
+"""`echri validate [PATH...]`: schema, cross-reference and lint checks of policy versions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from engine.diagnostics import FORMATTERS
+from engine.validator import NoPolicyVersions, render, validate_report
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(list(FORMATTERS)), default="text",
+              show_default=True, help="Output format (github: workflow annotations).")
+@click.option("--no-lint", is_flag=True, help="Skip the lint checks (warnings).")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Policies root holding CHECKSUMS (default: two levels above each version).")
+def validate(paths: tuple[Path, ...], fmt: str, no_lint: bool, root: Path | None) -> None:
+    """Validate policy versions under PATH... (default: policies).
+
+    Exit status: 0 no problem, 1 errors or warnings found, 2 usage error.
+    """
+    try:
+        report = validate_report(list(paths) or [Path("policies")], root, lint=not no_lint)
+    except NoPolicyVersions as exc:
+        raise click.BadParameter(str(exc), param_hint="PATH") from None
+    click.echo(render(report, fmt))
+    sys.exit(1 if report.diagnostics else 0)

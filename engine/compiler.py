@@ -1,0 +1,158 @@
+"""Compile a validated policy version into the rule IR both backends evaluate.
+
+The output is plain data: rules with their condition in negation normal form (see
+engine/conditions.py), their scope (`case` or `item`), their effect, and the destination
+table with each destination's band already derived by the policy's band rules. `ir()` gives
+the JSON form used for snapshots, digests and the durable-rules ruleset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine import conditions
+from engine.conditions import Node
+from engine.evaluator import compile_condition
+from engine.facts import is_item_fact
+from engine.model import UNKNOWN_BAND, Citation, Policy, Rule
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    id: str
+    scope: str  # case | item
+    condition: Node  # NNF
+    readable: str  # the condition as people read it
+    outcome: str  # effective outcome (see DESIGN.md: conditions only → approve_with_conditions)
+    title: str
+    message: str
+    commitments: tuple[str, ...]
+    basis: tuple[str, ...]
+    require_assurances: tuple[str, ...]
+    conditions: tuple[str, ...]
+    field: str | None = None
+    request: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationInfo:
+    code: str
+    name: str
+    band: str
+    factors: frozenset[str]
+    freedom_status: str | None
+    freedom_score: int | None
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    policy: Policy
+    rules: tuple[CompiledRule, ...]
+    destinations: dict[str, DestinationInfo]
+    vocab: dict[str, frozenset[str]]
+    control_map: dict[str, str]  # canonical control entry → category id
+
+    @property
+    def id(self) -> str:
+        return self.policy.id
+
+    @property
+    def version(self) -> str:
+        return self.policy.version
+
+    @property
+    def digest(self) -> str:
+        return self.policy.digest
+
+    @property
+    def precedence(self) -> tuple[str, ...]:
+        return self.policy.precedence
+
+    def rules_of(self, scope: str) -> tuple[CompiledRule, ...]:
+        return tuple(r for r in self.rules if r.scope == scope)
+
+    def rule(self, rule_id: str) -> CompiledRule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def ir(self) -> dict[str, Any]:
+        """The rule IR as JSON data (stable order: rules as written)."""
+        return {
+            "policy": {"id": self.id, "version": self.version, "digest": self.digest},
+            "precedence": list(self.precedence),
+            "default": self.policy.default_outcome,
+            "rules": [
+                {"id": r.id, "scope": r.scope, "outcome": r.outcome,
+                 "require_assurances": list(r.require_assurances),
+                 "conditions": list(r.conditions),
+                 "when": conditions.to_json(r.condition)}
+                for r in self.rules
+            ],
+        }
+
+
+def effective_outcome(rule: Rule) -> str:
+    if rule.outcome:
+        return rule.outcome
+    return "approve_with_conditions" if rule.conditions else "approve"
+
+
+def _basis(policy: Policy, cites: tuple[Citation, ...]) -> tuple[str, ...]:
+    out = []
+    for c in cites:
+        src = policy.sources.get(c.source)
+        out.append(src.cite(c.pinpoint) if src else f"{c.source}, {c.pinpoint or ''}".strip(", "))
+    return tuple(out)
+
+
+def compile_rule(policy: Policy, rule: Rule) -> CompiledRule:
+    when = rule.when if rule.when is not None else conditions.TRUE
+    cond = when
+    if rule.field is not None:  # information requirement: fires when the field is missing
+        cond = conditions.All((when, conditions.Test(rule.field, "exists", False)))
+    nnf = conditions.to_nnf(cond)
+    scope = "item" if any(is_item_fact(f) for f in conditions.facts_used(nnf)) else "case"
+    return CompiledRule(
+        id=rule.id, scope=scope, condition=nnf, readable=conditions.render(cond),
+        outcome=effective_outcome(rule), title=rule.title, message=rule.message,
+        commitments=rule.commitments, basis=_basis(policy, rule.basis),
+        require_assurances=rule.require_assurances, conditions=rule.conditions,
+        field=rule.field, request=rule.request)
+
+
+def derive_band(policy: Policy, facts: dict[str, Any]) -> str:
+    """The most severe band whose rule matches (order-independent, fail-closed)."""
+    matched = {b.band for b in policy.band_rules
+               if b.when is not None and compile_condition(conditions.to_nnf(b.when))(facts)}
+    for band in policy.bands:
+        if band in matched:
+            return band
+    return policy.band_default
+
+
+def compile_destinations(policy: Policy) -> dict[str, DestinationInfo]:
+    out = {}
+    for code, d in sorted(policy.destinations.items()):
+        facts: dict[str, Any] = {"destination.factors": d.factors}
+        if d.freedom_status is not None:
+            facts["destination.freedom_status"] = d.freedom_status
+        if d.freedom_score is not None:
+            facts["destination.freedom_score"] = d.freedom_score
+        out[code] = DestinationInfo(code, d.name, derive_band(policy, facts), d.factors,
+                                    d.freedom_status, d.freedom_score)
+    return out
+
+
+def unknown_destination(code: str) -> DestinationInfo:
+    return DestinationInfo(code, code, UNKNOWN_BAND, frozenset(), None, None)
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    """Policy model → CompiledPolicy (rule IR + destination table)."""
+    return CompiledPolicy(
+        policy=policy,
+        rules=tuple(compile_rule(policy, r) for r in policy.rules),
+        destinations=compile_destinations(policy),
+        vocab=policy.vocab,
+        control_map=policy.control_map(),
+    )

@@ -1,0 +1,232 @@
+"""Combine rule hits into a Decision: outcome, findings, assurances, requests, conditions.
+
+Every rule whose condition held is one finding naming its items. The decision is the most
+severe finding outcome by the policy's precedence; missing assurances and information
+requests raise it to at least `request_information`; with no finding the policy default
+applies. Built-in findings make the engine fail closed (see BUILTIN_FINDINGS).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine.version import __version__
+
+if TYPE_CHECKING:
+    from engine.cases import NormalizedCase, UnknownId
+    from engine.compiler import CompiledPolicy, CompiledRule
+
+ENGINE_ERROR, UNKNOWN_ID, FAIL_CLOSED = "engine-error", "unknown-id", "fail-closed"
+BUILTIN_FINDINGS = {
+    ENGINE_ERROR: ("refer", "Engine error: the case could not be evaluated"),
+    UNKNOWN_ID: ("request_information", "Unknown ids in the application"),
+    FAIL_CLOSED: ("request_information", "Approval withheld: the case is incomplete"),
+}
+APPROVALS = ("approve", "approve_with_conditions")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    outcome: str
+    title: str
+    message: str
+    commitments: tuple[str, ...] = ()
+    basis: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "outcome": self.outcome, "title": self.title,
+                "message": self.message, "commitments": list(self.commitments),
+                "basis": list(self.basis), "items": list(self.items)}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    case_id: str
+    decision: str
+    policy: Mapping[str, str]
+    backend: str
+    findings: tuple[Finding, ...]
+    conditions: tuple[Mapping[str, str], ...] = ()
+    required_assurances: tuple[str, ...] = ()
+    missing_assurances: tuple[str, ...] = ()
+    information_requests: tuple[Mapping[str, str], ...] = ()
+    explanation: str = ""
+    engine_version: str = field(default=__version__)
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(sorted(f.rule for f in self.findings))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "decision": self.decision,
+            "policy": dict(self.policy),
+            "engine": {"version": self.engine_version, "backend": self.backend},
+            "findings": [f.to_dict() for f in self.findings],
+            "conditions": [dict(c) for c in self.conditions],
+            "required_assurances": list(self.required_assurances),
+            "missing_assurances": list(self.missing_assurances),
+            "information_requests": [dict(r) for r in self.information_requests],
+            "explanation": self.explanation,
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        """Canonical JSON: byte-identical for the same case and policy version."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent,
+                          separators=None if indent else (",", ":"))
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)*)\}")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, frozenset | set | list | tuple):
+        return ", ".join(sorted(map(str, value))) or "none"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def render_message(template: str, policy: CompiledPolicy, rule: CompiledRule,
+                   case: NormalizedCase, items: tuple[str, ...]) -> str:
+    """Fill `{fact}` placeholders; item facts of several items are joined."""
+    chosen = [i for i in case.items if i.id in items] or list(case.items)
+
+    def value(name: str) -> str:
+        if name == "items":
+            return ", ".join(items)
+        if name == "rule.id":
+            return rule.id
+        if name == "rule.title":
+            return rule.title
+        if name == "destination.name":
+            dest = policy.destinations.get(case.facts.get("destination", ""))
+            return dest.name if dest else str(case.facts.get("destination", "unknown destination"))
+        if name == "category":
+            titles = {policy.policy.categories[i.category].title if i.category else
+                      "unclassified item" for i in chosen}
+            return ", ".join(sorted(titles))
+        if name.startswith("item."):
+            return ", ".join(sorted({_fmt(i.facts.get(name)) for i in chosen}))
+        return _fmt(case.facts.get(name))
+
+    return _PLACEHOLDER.sub(lambda m: value(m.group(1)), template)
+
+
+def _rank(policy: CompiledPolicy, outcome: str) -> int:
+    return policy.precedence.index(outcome)
+
+
+def _at_least(policy: CompiledPolicy, outcome: str, floor: str) -> str:
+    return outcome if _rank(policy, outcome) <= _rank(policy, floor) else floor
+
+
+def _unknown_finding(unknown: Iterable[UnknownId], all_items: tuple[str, ...]) -> Finding:
+    parts, items = [], set()
+    for u in unknown:
+        hint = f" ({u.help})" if u.help else ""
+        parts.append(f"`{u.field}` has unknown value `{u.value}`{hint}")
+        items.update(u.items or all_items)
+    outcome, title = BUILTIN_FINDINGS[UNKNOWN_ID]
+    return Finding(UNKNOWN_ID, outcome, title,
+                   "; ".join(parts) + ": the value was ignored, correct it and resubmit",
+                   ("coc-4",), (), tuple(i for i in all_items if i in items))
+
+
+def _sorted(policy: CompiledPolicy, findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(sorted(findings, key=lambda f: (_rank(policy, f.outcome), f.rule)))
+
+
+def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tuple[str, ...]],
+           backend: str) -> Decision:
+    """Turn the hits of one evaluation into a Decision (explanation included)."""
+    from engine.explain import explanation
+
+    findings: list[Finding] = []
+    required: set[str] = set()
+    conditions: set[str] = set()
+    requests: dict[str, str] = {}
+    for rule in policy.rules:
+        items = hits.get(rule.id)
+        if items is None:
+            continue
+        items = tuple(i for i in case.item_ids if i in items)
+        findings.append(Finding(rule.id, rule.outcome, rule.title,
+                                render_message(rule.message, policy, rule, case, items),
+                                rule.commitments, rule.basis, items))
+        required.update(rule.require_assurances)
+        conditions.update(rule.conditions)
+        if rule.field is not None and rule.field not in requests:
+            requests[rule.field] = rule.request or rule.message
+    if case.unknown:
+        findings.append(_unknown_finding(case.unknown, case.item_ids))
+    outcome = _combine(policy, findings)
+    missing = sorted(required - set(case.facts.get("assurances", ())))
+    if missing or requests:
+        outcome = _at_least(policy, outcome, "request_information")
+    if outcome in APPROVALS and (case.unclassified or "destination" not in case.facts):
+        findings.append(_fail_closed(case))
+        outcome = _at_least(policy, outcome, "request_information")
+    lc = policy.policy.license_conditions
+    attached = tuple({"id": c, "title": lc[c].title, "text": lc[c].text}
+                     for c in sorted(conditions) if c in lc) \
+        if outcome == "approve_with_conditions" else ()
+    decision = Decision(
+        case_id=case.case_id, decision=outcome,
+        policy={"id": policy.id, "version": policy.version, "digest": policy.digest},
+        backend=backend, findings=_sorted(policy, findings), conditions=attached,
+        required_assurances=tuple(sorted(required)), missing_assurances=tuple(missing),
+        information_requests=tuple({"field": k, "request": v} for k, v in sorted(requests.items())))
+    return _with_explanation(decision, explanation(decision, policy))
+
+
+def _combine(policy: CompiledPolicy, findings: list[Finding]) -> str:
+    if not findings:
+        return policy.policy.default_outcome
+    return min((f.outcome for f in findings), key=lambda o: _rank(policy, o))
+
+
+def _fail_closed(case: NormalizedCase) -> Finding:
+    reasons = []
+    if case.unclassified:
+        reasons.append(f"item(s) {', '.join(case.unclassified)} could not be classified")
+    if "destination" not in case.facts:
+        reasons.append("the destination is unknown")
+    outcome, title = BUILTIN_FINDINGS[FAIL_CLOSED]
+    return Finding(FAIL_CLOSED, outcome, title,
+                   "; ".join(reasons) + ": the policy cannot approve an incomplete case",
+                   ("coc-4",), (), case.unclassified or case.item_ids)
+
+
+def _with_explanation(decision: Decision, text: str) -> Decision:
+    from dataclasses import replace
+
+    return replace(decision, explanation=text)
+
+
+def engine_error(policy: CompiledPolicy, case_id: str, backend: str, error: BaseException) -> Decision:
+    """The fail-closed decision for an exception during evaluation."""
+    from engine.explain import explanation
+
+    outcome, title = BUILTIN_FINDINGS[ENGINE_ERROR]
+    finding = Finding(ENGINE_ERROR, outcome, title,
+                      f"evaluation failed with {type(error).__name__}: {error}; "
+                      "the case needs manual review", ("coc-1",), (), ())
+    decision = Decision(case_id=case_id, decision=outcome,
+                        policy={"id": policy.id, "version": policy.version,
+                                "digest": policy.digest},
+                        backend=backend, findings=(finding,))
+    return _with_explanation(decision, explanation(decision, policy))

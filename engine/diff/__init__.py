@@ -1,0 +1,34 @@
+"""Policy version diff: what changed between two versions, and which decisions it changes.
+
+    old, new = load_pair("echri-baseline@2025.1", "echri-baseline@2026.1")
+    report = diff_versions(old, new, load_fixtures(Path("fixtures")))
+    print(render(report, "markdown"))
+
+Pipeline (one module per step): sources (name and load versions, git revisions included)
+→ elements + structural + bands (structural diff) → corpus + runner + behavioural
+(behavioural diff) → report (plain data, summary, --fail-on) → render (text, json,
+markdown, html).
+"""
+
+from engine.diff.corpus import Corpus, load_fixtures, load_jsonl, read_jsonl
+from engine.diff.render import RENDERERS, render
+from engine.diff.report import FAIL_ON, DiffReport, diff_versions, replay_decisions, should_fail
+from engine.diff.sources import LoadedVersion, SourceError, load_pair, load_spec
+
+__all__ = [
+    "FAIL_ON",
+    "RENDERERS",
+    "Corpus",
+    "DiffReport",
+    "LoadedVersion",
+    "SourceError",
+    "diff_versions",
+    "load_fixtures",
+    "load_jsonl",
+    "load_pair",
+    "load_spec",
+    "read_jsonl",
+    "render",
+    "replay_decisions",
+    "should_fail",
+]

@@ -1,0 +1,165 @@
+"""The diff report: both versions, the structural and behavioural diffs, and the summary.
+
+`diff_versions` and `replay_decisions` build a `DiffReport` (plain data) that the renderers
+(engine/diff/render.py) print as text, JSON, Markdown or HTML; `should_fail` answers
+`--fail-on`. Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.diff.behavioural import LOOSENED, REASONS, TIGHTENED, BehaviouralDiff, finish
+from engine.diff.corpus import Corpus
+from engine.diff.runner import Job, Progress, make_side, run
+from engine.diff.sources import LoadedVersion
+from engine.diff.structural import StructuralDiff, diff_structure
+
+FAIL_ON = ("loosened", "tightened", "any")
+CHANGE_WORDS = ("added", "removed", "changed", "renamed")
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    label: str  # "echri-baseline 2026.1"
+    spec: str  # as given on the command line
+    location: str  # directory or git:REF:path
+    status: str
+    effective_from: str
+    effective_until: str | None
+    digest: str
+
+    @property
+    def effective(self) -> str:
+        until = f"to {self.effective_until}" if self.effective_until else "open-ended"
+        return f"from {self.effective_from} {until}"
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    mode: str  # diff | replay
+    old: VersionInfo
+    new: VersionInfo
+    structural: StructuralDiff | None  # None for a replay
+    behavioural: BehaviouralDiff | None  # None when no corpus was given
+    declared_changes: tuple[str, ...] = ()  # the new version's `changes` in policy.yaml
+
+    @property
+    def empty(self) -> bool:
+        return (self.structural is None or self.structural.empty) and \
+            (self.behavioural is None or self.behavioural.empty)
+
+
+def version_info(v: LoadedVersion) -> VersionInfo:
+    p = v.policy
+    return VersionInfo(f"{p.id} {p.version}", v.spec, v.location, p.status, p.effective_from,
+                       p.effective_until, p.digest)
+
+
+def recorded_info(behaviour: BehaviouralDiff | None, spec: str) -> VersionInfo:
+    versions = ", ".join(behaviour.old_versions) if behaviour else ""
+    return VersionInfo("recorded decisions", spec, versions or "none", "recorded", "", None, "")
+
+
+def origin_key(origin: str) -> tuple[str, int]:
+    """Sort key of `FILE:LINE` (and plain file) origins: by file, then line number."""
+    name, _, line = origin.rpartition(":")
+    return (name, int(line)) if line.isdigit() else (origin, 0)
+
+
+def _behaviour(job: Job, corpus: Corpus, jobs: int, progress: Progress | None
+               ) -> BehaviouralDiff:
+    tally = run(job, corpus.cases, jobs, progress)
+    tally.skipped = sorted([*corpus.skipped, *tally.skipped], key=lambda s: origin_key(s.origin))
+    policy = job.new.compiled.policy
+    return finish(tally, policy.precedence, tuple(policy.categories),
+                  (*policy.bands, "unknown"), tuple(corpus.sources))
+
+
+def diff_versions(old: LoadedVersion, new: LoadedVersion, corpus: Corpus | None = None, *,
+                  backend: str = "python", jobs: int = 1,
+                  progress: Progress | None = None) -> DiffReport:
+    """Structural diff of two versions, plus the behavioural diff on `corpus` if given."""
+    behaviour = None
+    if corpus is not None:
+        job = Job(make_side(new.compiled, backend), make_side(old.compiled, backend))
+        behaviour = _behaviour(job, corpus, jobs, progress)
+    same = old.policy.digest == new.policy.digest
+    return DiffReport("diff", version_info(old), version_info(new), diff_structure(old, new),
+                      behaviour, () if same else new.policy.changes)
+
+
+def replay_decisions(new: LoadedVersion, corpus: Corpus, *, spec: str = "", backend: str = "python",
+                     jobs: int = 1, progress: Progress | None = None) -> DiffReport:
+    """Which recorded decisions (cases with their decisions) `new` would decide otherwise."""
+    behaviour = _behaviour(Job(make_side(new.compiled, backend)), corpus, jobs, progress)
+    return DiffReport("replay", recorded_info(behaviour, spec), version_info(new), None,
+                      behaviour)
+
+
+def should_fail(report: DiffReport, fail_on: str | None) -> bool:
+    """True when decisions changed in the `--fail-on` direction."""
+    if fail_on is None or report.behavioural is None:
+        return False
+    counts = report.behavioural.counts
+    if fail_on == "any":
+        return any(counts.values())
+    return counts[{"loosened": LOOSENED, "tightened": TIGHTENED}[fail_on]] > 0
+
+
+def structural_summary(s: StructuralDiff) -> str:
+    if s.empty:
+        return "no changes"
+    parts = []
+    for section in s.sections:
+        counts = [f"{section.count(w)} {w}" for w in CHANGE_WORDS if section.count(w)]
+        parts.append(f"{section.title.lower()} {', '.join(counts)}")
+    bands = f"; {len(s.bands)} destination band(s) moved" if s.bands else ""
+    return f"{s.count} element(s): " + "; ".join(parts) + bands
+
+
+def behavioural_summary(b: BehaviouralDiff, mode: str) -> str:
+    what = "recorded decision(s) replayed" if mode == "replay" else \
+        "case(s) decided under both versions"
+    counts = b.counts
+    if not b.total:
+        text = "no cases to compare"
+    elif not b.changes:
+        text = f"{b.total} {what}: no decision changed"
+    else:
+        unchanged = b.total - len(b.changes)
+        text = (f"{b.total} {what}: {counts[LOOSENED]} loosened, {counts[TIGHTENED]} tightened, "
+                f"{counts[REASONS]} same outcome with different reasons, {unchanged} unchanged")
+    return text + (f" ({len(b.skipped)} skipped)" if b.skipped else "")
+
+
+def summary(report: DiffReport) -> list[tuple[str, str]]:
+    """(label, text) lines every format shows first."""
+    out = []
+    if report.structural is not None:
+        out.append(("structural", structural_summary(report.structural)))
+    if report.behavioural is not None:
+        out.append(("behavioural", behavioural_summary(report.behavioural, report.mode)))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_dict(report: DiffReport) -> dict[str, Any]:
+    """The report as JSON data (every field change, provenance included)."""
+    data = _plain(report)
+    data["summary"] = dict(summary(report))
+    if report.behavioural is not None:
+        data["behavioural"]["counts"] = report.behavioural.counts
+    return data

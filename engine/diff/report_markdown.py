@@ -1,0 +1,164 @@
+"""The Markdown report, for a pull-request comment: summary first, details collapsed.
+
+GitHub renders `<details>` blocks with Markdown inside when a blank line follows the
+`<summary>`. Long lists are cut at MAX_ITEMS entries per block to keep the comment under
+GitHub's 65,536-character limit; the HTML report lists everything, the JSON report also
+every provenance change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from engine.diff import fmt
+from engine.diff.behavioural import (
+    DIRECTION_TITLES,
+    DIRECTIONS,
+    LOOSENED,
+    BehaviouralDiff,
+    Breakdown,
+)
+from engine.diff.report import DiffReport, summary
+from engine.diff.structural import ElementChange, FieldChange, Section, StructuralDiff
+
+MAX_ITEMS = 60
+
+
+def code(text: str) -> str:
+    """An inline code span that survives backticks and table pipes."""
+    text = text.replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table(head: Sequence[str], rows: Iterable[Sequence[str]], right: int = 1) -> list[str]:
+    """A GitHub table; columns from `right` on are right-aligned (numbers)."""
+    align = ["---" if i < right else "---:" for i in range(len(head))]
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def details(summary_text: str, body: list[str], open_: bool = False) -> list[str]:
+    flag = " open" if open_ else ""
+    return [f"<details{flag}><summary>{summary_text}</summary>", "", *body, "", "</details>", ""]
+
+
+def _more(total: int) -> list[str]:
+    return ["", f"_… and {total - MAX_ITEMS} more (see `--format html` or `json`)_"] \
+        if total > MAX_ITEMS else []
+
+
+def _field(f: FieldChange, c: ElementChange) -> list[str]:
+    if fmt.is_long(f) and not fmt.one_side(f):
+        return [f"  - {code(f.field)}:", "    ```diff", f"    - {f.old}", f"    + {f.new}",
+                "    ```"]
+    return [f"  - {code(f.field)}: {code(fmt.full_value_text(f, c))}"]
+
+
+def _element(c: ElementChange) -> list[str]:
+    title = f" {fmt.label(c)}" if fmt.label(c) else ""
+    note = f" _({c.note})_" if c.note else ""
+    lines = [f"- **{fmt.SYMBOLS[c.change]}** {code(fmt.name(c))}{title}{note}"]
+    for f in c.substantive:
+        lines += _field(f, c)
+    more = fmt.provenance_note(c)
+    return lines + ([f"  - _{more}_"] if more else [])
+
+
+def _section(section: Section) -> list[str]:
+    shown, hidden = fmt.shown_changes(section)
+    counts = ", ".join(f"{section.count(w)} {w}" for w in ("added", "removed", "changed",
+                                                           "renamed") if section.count(w))
+    body = [line for c in shown[:MAX_ITEMS] for line in _element(c)] + _more(len(shown))
+    if hidden:
+        body += ["", f"_{hidden} more changed only in provenance (source, as_of, note)_"]
+    return details(f"<b>{section.title}</b>: {counts}", body)
+
+
+def _structural(s: StructuralDiff) -> list[str]:
+    lines = ["#### Structural changes", "", f"_{fmt.LEGEND}_", ""]
+    for section in s.sections:
+        lines += _section(section)
+    if s.bands:
+        rows = [(b.code, b.name, b.old, b.new, "; ".join(b.causes)) for b in s.bands]
+        lines += details(f"<b>Derived risk bands</b>: {len(s.bands)} destination(s) moved",
+                         table(("code", "destination", "old band", "new band", "causes"),
+                               rows, right=9))
+    return lines
+
+
+def _matrix(b: BehaviouralDiff) -> list[str]:
+    head = ("old \\ new", *(code(o) for o in b.outcomes))
+    rows = [(code(o), *(str(n) if n else "·" for n in counts))
+            for o, counts in zip(b.outcomes, b.matrix, strict=True)]
+    return ["#### Transition matrix", "", *table(head, rows), ""]
+
+
+def _cases(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], str]
+           ) -> list[str]:
+    changes = b.of(direction)
+    if not changes:
+        return []
+    rows = []
+    for c in changes[:MAX_ITEMS]:
+        reasons = [f"{label}: {rules}"
+                   for label, rules in fmt.rule_changes(c.only_old, c.only_new, renamed)]
+        rows.append((code(c.case_id), code(c.origin), f"{code(c.old)} → {code(c.new)}",
+                     "<br>".join([*reasons, *c.details])))
+    body = table(("case", "from", "outcome", "rules and other differences"), rows, right=9)
+    return details(f"<b>{DIRECTION_TITLES[direction]}</b>: {len(changes)}",
+                   body + _more(len(changes)), open_=direction == LOOSENED)
+
+
+def _breakdown(title: str, rows: Sequence[Breakdown]) -> list[str]:
+    head = (title.split()[-1], *fmt.BREAKDOWN_HEAD)
+    return details(f"<b>{title}</b>", table(head, [fmt.breakdown_row(r) for r in rows]))
+
+
+def _behavioural(report: DiffReport, b: BehaviouralDiff) -> list[str]:
+    lines = ["#### Behavioural changes", "", *(f"- corpus: {c}" for c in b.corpus)]
+    if b.skipped:
+        lines += [f"- skipped: {len(b.skipped)}", ""]
+        lines += details("Skipped inputs", [f"- {code(s.origin)}: {s.reason}"
+                                            for s in b.skipped[:MAX_ITEMS]])
+    lines.append("")
+    if not b.total:
+        return lines
+    lines += _matrix(b)
+    renamed = fmt.renames(report)
+    for direction in DIRECTIONS:
+        lines += _cases(b, direction, renamed)
+    return lines + _breakdown("By category", b.by_category) + \
+        _breakdown("By destination band", b.by_band)
+
+
+def _header(report: DiffReport) -> list[str]:
+    rows = [(side, code(v.spec), v.status, v.effective if v.effective_from else "",
+             code(v.digest[:19]) if v.digest else "")
+            for side, v in (("old", report.old), ("new", report.new))]
+    lines = [f"### {fmt.title(report)}", ""]
+    lines += [f"**{label.capitalize()}:** {text}  " for label, text in summary(report)]
+    b = report.behavioural
+    if b is not None and b.counts[LOOSENED]:
+        lines += ["", f"> [!WARNING]\n> {b.counts[LOOSENED]} decision(s) would be less severe"]
+    lines += ["", *table(("", "version", "status", "effective", "digest"), rows, right=9), ""]
+    return lines
+
+
+def render_markdown(report: DiffReport) -> str:
+    """GitHub-flavoured Markdown for a pull-request comment."""
+    lines = _header(report)
+    if report.declared_changes:
+        lines += details(f"Declared changes ({report.new.label}, <code>policy.yaml</code>)",
+                         [f"- {c}" for c in report.declared_changes])
+    if report.behavioural is not None:
+        lines += _behavioural(report, report.behavioural)
+    if report.structural is not None and not report.structural.empty:
+        lines += _structural(report.structural)
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,138 @@
+"""Decide every case of a corpus under forced versions, in order, optionally in processes.
+
+Each version is forced whatever the case's `submitted` date. Worker processes are forked
+after the versions are compiled and their backends built (the durable-rules extension holds
+the GIL, so threads would not help); chunks come back in input order and are merged.
+Evaluation fails closed as in engine.api.evaluate_with: an exception becomes the
+`engine-error` decision (refer).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from engine.api import BackendUnavailable
+from engine.cases import CaseError, NormalizedCase, check_case, normalize
+from engine.compiler import CompiledPolicy
+from engine.decision import Decision, decide, engine_error
+from engine.diff.behavioural import UNCLASSIFIED, CaseKeys, Tally
+from engine.diff.corpus import CorpusCase, Recorded, Skipped
+from engine.evaluator import BACKENDS, Backend
+from engine.model import UNKNOWN_BAND
+
+CHUNK = 250
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Side:
+    """A compiled version with the backend that evaluates it."""
+
+    compiled: CompiledPolicy
+    backend: Backend
+
+
+def make_side(compiled: CompiledPolicy, backend: str = "python") -> Side:
+    if backend not in BACKENDS:
+        raise BackendUnavailable(f"unknown backend `{backend}` (use durable or python)")
+    try:
+        return Side(compiled, BACKENDS[backend](compiled))
+    except ImportError as exc:
+        raise BackendUnavailable(f"the {backend} backend cannot be used here ({exc})") from exc
+
+
+def summarise(d: Decision) -> Recorded:
+    """The parts of a decision a diff compares."""
+    return Recorded(d.decision, frozenset(f.rule for f in d.findings),
+                    frozenset(c["id"] for c in d.conditions), frozenset(d.required_assurances),
+                    frozenset(r["field"] for r in d.information_requests))
+
+
+def _keys(policy: CompiledPolicy, case: Mapping[str, Any], n: NormalizedCase | None) -> CaseKeys:
+    if n is None:
+        dest = policy.destinations.get(str(case.get("destination")))
+        return CaseKeys((UNCLASSIFIED,), dest.band if dest else UNKNOWN_BAND)
+    cats = {i.category or UNCLASSIFIED for i in n.items}
+    return CaseKeys(tuple(sorted(cats)), str(n.facts.get("destination.band", UNKNOWN_BAND)))
+
+
+def decide_case(side: Side, case: Mapping[str, Any]) -> tuple[Recorded, CaseKeys]:
+    """Decide a contract-valid case under one forced version."""
+    policy, engine = side.compiled, side.backend
+    normalized: NormalizedCase | None = None
+    try:
+        normalized = normalize(case, policy)
+        decision = decide(policy, normalized, engine.evaluate(normalized), engine.name)
+    except Exception as exc:  # fail closed, as engine.api.evaluate_with does
+        normalized = None
+        decision = engine_error(policy, str(case.get("case_id")), engine.name, exc)
+    return summarise(decision), _keys(policy, case, normalized)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Compare `new` with `old`, or with the recorded decisions when `old` is None."""
+
+    new: Side
+    old: Side | None = None
+
+
+def run_chunk(job: Job, chunk: Sequence[CorpusCase]) -> Tally:
+    tally = Tally()
+    precedence = job.new.compiled.precedence
+    for entry in chunk:
+        try:
+            check_case(entry.case, entry.origin)
+        except CaseError as exc:
+            reason = f"invalid case: {exc.diagnostics[0].message}"
+            tally.skipped.append(Skipped(entry.origin, reason))
+            continue
+        new, keys = decide_case(job.new, entry.case)
+        if job.old is not None:
+            old = decide_case(job.old, entry.case)[0]
+        else:
+            assert entry.recorded is not None
+            old = entry.recorded
+        tally.add(str(entry.case["case_id"]), entry.origin, old, new, keys, precedence)
+    return tally
+
+
+_JOB: Job | None = None
+
+
+def _work(chunk: Sequence[CorpusCase]) -> Tally:
+    assert _JOB is not None
+    return run_chunk(_JOB, chunk)
+
+
+def _chunks(cases: Sequence[CorpusCase], size: int) -> Iterator[list[CorpusCase]]:
+    it = iter(cases)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def run(job: Job, cases: Sequence[CorpusCase], jobs: int = 1,
+        progress: Progress | None = None) -> Tally:
+    """Decide and compare every case; `jobs` > 1 forks workers that share the loaded job."""
+    total = Tally()
+    if jobs <= 1:
+        for chunk in _chunks(cases, CHUNK):
+            total.merge(run_chunk(job, chunk))
+            if progress:
+                progress(len(chunk))
+        return total
+    global _JOB
+    _JOB = job
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for part in pool.imap(_work, _chunks(cases, CHUNK)):
+                total.merge(part)
+                if progress:
+                    progress(part.total + len(part.skipped))
+    finally:
+        _JOB = None
+    return total

@@ -1,0 +1,86 @@
+"""The fact registry: every name a condition or a message template may use.
+
+A fact has a type (which operators apply), a scope (`case` facts are the same for every
+item of a case; a rule that names an `item` fact is evaluated once per item) and, for ids,
+the policy vocabulary its values come from. Normalisation (engine/cases.py) produces exactly
+these facts; both backends and the validator read this table, so a new fact is added here
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ENUM, SET, NUMBER, BOOL, STRING = "enum", "set", "number", "bool", "string"
+FACT_TYPES = (ENUM, SET, NUMBER, BOOL, STRING)
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    name: str
+    type: str
+    scope: str  # case | item
+    vocab: str | None  # name of a policy vocabulary (see engine/model.py `Policy.vocab`)
+    description: str
+
+
+def _f(name: str, type_: str, vocab: str | None, description: str) -> FactSpec:
+    scope = "item" if name.startswith("item.") else "case"
+    return FactSpec(name, type_, scope, vocab, description)
+
+
+FACTS: dict[str, FactSpec] = {
+    f.name: f
+    for f in (
+        _f("destination", ENUM, "destinations", "ISO 3166-1 alpha-2 code of the final destination"),
+        _f("destination.band", ENUM, "bands", "risk band derived by the policy (`unknown` if unknown)"),
+        _f("destination.factors", SET, "factors", "risk factors that apply to the destination"),
+        _f("destination.freedom_status", ENUM, "freedom_status", "Freedom House status"),
+        _f("destination.freedom_score", NUMBER, None, "Freedom House total score, 0 to 100"),
+        _f("end_user.type", ENUM, "end_user_types", "type of the end user"),
+        _f("end_user.government", BOOL, None,
+           "the end user's type is a government body (end_user_types `government`)"),
+        _f("end_user.flags", SET, "red_flags", "red flags raised about the end user"),
+        _f("end_user.name", STRING, None, "name of the end user"),
+        _f("end_user.in_destination", BOOL, None, "the end user is in the destination country"),
+        _f("end_use.purpose", ENUM, "end_use_purposes", "declared purpose of the end use"),
+        _f("end_use.description", STRING, None, "description of the end use"),
+        _f("intermediaries.count", NUMBER, None, "number of intermediaries (0 when none)"),
+        _f("intermediaries.roles", SET, "intermediary_roles", "roles of the intermediaries"),
+        _f("intermediaries.bands", SET, "bands", "risk bands of the intermediaries' countries"),
+        _f("assurances", SET, "assurances", "assurances provided with the application"),
+        _f("exporter.name", STRING, None, "name of the exporter"),
+        _f("exporter.country", ENUM, "destinations", "country of the exporter"),
+        _f("exporter.hrdd_policy", BOOL, None, "the exporter has a human-rights due diligence policy"),
+        _f("exporter.transaction_assessment", BOOL, None,
+           "the exporter assessed this transaction for human-rights risk"),
+        _f("case.item_count", NUMBER, None, "number of items in the case"),
+        _f("case.total_value", NUMBER, None, "sum of item values (missing if one is missing)"),
+        _f("case.categories", SET, "categories", "categories of the classified items of the case"),
+        _f("item.category", ENUM, "categories", "category of the item (missing if unclassified)"),
+        _f("item.classified", BOOL, None, "the item could be classified"),
+        _f("item.groups", SET, "groups", "groups of the item's category"),
+        _f("item.risk", ENUM, "risk_levels", "inherent risk level of the item's category"),
+        _f("item.control_entries", SET, "control_entries", "control-list entries of the item"),
+        _f("item.value", NUMBER, None, "value of the item"),
+        _f("item.quantity", NUMBER, None, "quantity of the item"),
+        _f("item.description", STRING, None, "description of the item"),
+    )
+}
+
+# Names a message template may use besides the facts themselves.
+TEMPLATE_EXTRAS: dict[str, str] = {
+    "destination.name": "name of the destination country",
+    "category": "title of the item's category",
+    "items": "ids of the items the finding concerns",
+    "rule.id": "id of the rule",
+    "rule.title": "title of the rule",
+}
+
+# Facts a destination risk-band rule may test.
+BAND_FACTS = ("destination.factors", "destination.freedom_status", "destination.freedom_score")
+
+
+def is_item_fact(name: str) -> bool:
+    spec = FACTS.get(name)
+    return spec is not None and spec.scope == "item"

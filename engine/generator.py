@@ -1,0 +1,254 @@
+"""Seeded generator of realistic licence cases, for benchmarks and differential tests.
+
+The mix follows what a licensing authority sees: three quarters are commercial applications
+(general IT and information-security items for companies, mostly to low- and elevated-risk
+destinations), a quarter are security-sector ones (surveillance and crime-control items for
+police, intelligence or state telecoms, more often to high-risk destinations). Cases have one
+to five items (mostly one or two), end users rarely have red flags, some fields are missing
+or null, and about 2% of cases carry an unknown id (a typo). Every case follows
+`schemas/case.schema.json`; the same seed gives the same cases.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.compiler import CompiledPolicy
+
+FIRST_DAY, LAST_DAY = date(2025, 1, 1), date(2026, 12, 31)
+UNKNOWN_RATE = 0.003  # per id field: about 2% of cases carry an unknown id
+MISSING_RATE = 0.03
+ITEM_COUNTS = (1, 2, 3, 4, 5)
+ITEM_COUNT_WEIGHTS = (45, 25, 15, 10, 5)
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Weights of one kind of application; ids a policy lacks are skipped, others get `rest`."""
+
+    share: float
+    bands: Mapping[str, float]
+    categories: Mapping[str, float]
+    other_categories: float
+    end_user_types: Mapping[str, float]
+    purposes: Mapping[str, float]
+    rest: float = 1.0
+
+
+COMMERCIAL = Mix(
+    share=0.75,
+    bands={"low": 55, "elevated": 30, "high": 12, "embargoed": 1},
+    categories={"general_it": 55, "information_security": 35, "torture_goods": 0.02},
+    other_categories=0.6,
+    end_user_types={"private_company": 50, "private_telecom": 12, "academic": 10,
+                    "reseller": 8, "ngo": 3, "other_government": 5, "state_telecom": 4},
+    purposes={"network_security": 40, "network_management": 25, "research": 10, "resale": 5,
+              "other": 3},
+)
+SECURITY = Mix(
+    share=0.25,
+    bands={"low": 30, "elevated": 30, "high": 30, "embargoed": 6},
+    categories={"general_it": 5, "information_security": 10, "torture_goods": 0.3},
+    other_categories=8,
+    end_user_types={"law_enforcement": 35, "other_government": 15, "intelligence_service": 10,
+                    "military": 8, "state_telecom": 10, "private_telecom": 8, "reseller": 6},
+    purposes={"criminal_investigation": 30, "lawful_interception": 20, "public_safety": 15,
+              "national_security": 10, "border_control": 8, "network_management": 5},
+)
+MIXES = (COMMERCIAL, SECURITY)
+_WORDS = ("secure", "network", "analytics", "platform", "appliance", "sensor", "server",
+          "gateway", "suite", "module", "toolkit", "router")
+_NAMES = ("Nordic", "Atlas", "Meridian", "Helios", "Vector", "Orbit", "Summit", "Kestrel")
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """Sorted vocabularies (and, for a compiled policy, bands and category entries)."""
+
+    bands: Mapping[str, Sequence[str]]  # band → destination codes
+    destinations: Sequence[str]
+    categories: Sequence[str]
+    entries: Mapping[str, Sequence[str]]  # category → control entries ("" → all entries)
+    vocab: Mapping[str, Sequence[str]]
+
+    @classmethod
+    def build(cls, source: CompiledPolicy | Mapping[str, Collection[str]]) -> _Profile:
+        vocab_src: Mapping[str, Collection[str]] = getattr(source, "vocab", source)
+        vocab = {k: sorted(v) for k, v in vocab_src.items()}
+        destinations = vocab.get("destinations") or ["NO"]
+        bands: dict[str, list[str]] = {}
+        entries: dict[str, list[str]] = {"": vocab.get("control_entries", [])}
+        table = getattr(source, "destinations", None)
+        if table:
+            for code in destinations:
+                bands.setdefault(table[code].band, []).append(code)
+        else:
+            bands[""] = list(destinations)
+        control_map = getattr(source, "control_map", None) or {}
+        for entry, category in sorted(control_map.items()):
+            entries.setdefault(category, []).append(entry)
+        return cls(bands, destinations, vocab.get("categories", []), entries, vocab)
+
+
+def _weighted(rng: random.Random, values: Sequence[str], weights: Mapping[str, float],
+              rest: float) -> str:
+    return rng.choices(values, [weights.get(v, rest) for v in values])[0]
+
+
+class _CaseMaker:
+    def __init__(self, profile: _Profile, rng: random.Random):
+        self.p = profile
+        self.rng = rng
+        self.mix = COMMERCIAL
+
+    def maybe(self, rate: float = MISSING_RATE) -> bool:
+        return self.rng.random() < rate
+
+    def vocab_id(self, name: str, weights: Mapping[str, float] | None = None) -> str | None:
+        """A vocabulary id, sometimes a misspelt one; None when the vocabulary is empty."""
+        values = self.p.vocab.get(name) or []
+        if not values:
+            return None
+        value = _weighted(self.rng, values, weights or {}, self.mix.rest)
+        return self.typo(value, values) if self.maybe(UNKNOWN_RATE) else value
+
+    def typo(self, value: str, known: Collection[str]) -> str:
+        for candidate in (value[:-1], value + "x", "x" + value):
+            if candidate and candidate not in known:
+                return candidate
+        return value
+
+    def country(self, band: str | None = None) -> str:
+        if self.maybe(UNKNOWN_RATE):
+            return next(c for c in ("QZ", "XX", "ZZ", "QQ") if c not in self.p.destinations)
+        bands = self.p.bands
+        if band is None:
+            band = _weighted(self.rng, sorted(bands), self.mix.bands, self.mix.rest)
+        return self.rng.choice(bands.get(band) or list(self.p.destinations))
+
+    def amount(self, low: float, high: float) -> int | float | None:
+        if self.maybe():
+            return None
+        value = 10 ** self.rng.uniform(low, high)
+        return round(value, 2) if self.rng.random() < 0.3 else int(value)
+
+    def item(self, n: int) -> dict[str, Any]:
+        rng, p = self.rng, self.p
+        item: dict[str, Any] = {"id": f"I-{n}"}
+        if not self.maybe():
+            item["description"] = " ".join(rng.sample(_WORDS, 2)).capitalize()
+        category = _weighted(rng, p.categories, self.mix.categories,
+                             self.mix.other_categories) if p.categories else None
+        roll = rng.random()  # 60% category, 25% entries, 7% both, 3% other entries, 5% neither
+        both = 0.85 <= roll < 0.92
+        if category is not None and (roll < 0.6 or both):
+            item["category"] = self.typo(category, p.categories) \
+                if self.maybe(UNKNOWN_RATE) else category
+        if 0.6 <= roll < 0.95:
+            pool = p.entries.get("") if both or roll >= 0.92 else p.entries.get(category or "")
+            pool = pool or p.entries.get("") or []
+            if pool:
+                count = min(len(pool), rng.choice((1, 1, 2)))
+                item["control_entries"] = [self.entry(e) for e in rng.sample(pool, count)]
+        quantity = self.amount(0, 2.5)
+        if quantity is not None:
+            item["quantity"] = quantity
+        value = self.amount(2, 7)
+        item["value"] = value  # None (null) is allowed and means missing
+        return item
+
+    def entry(self, entry: str) -> str:
+        """Control entries as applicants write them: case variants and sub-paragraphs."""
+        roll = self.rng.random()
+        if roll < 0.1:
+            return entry.lower()
+        if roll < 0.2:
+            return entry + ".1"
+        if roll < 0.22:
+            return "9Z999"  # not on any list
+        return entry
+
+    def case(self, n: int, prefix: str) -> dict[str, Any]:
+        rng = self.rng
+        self.mix = rng.choices(MIXES, [m.share for m in MIXES])[0]
+        destination = self.country()
+        days = (LAST_DAY - FIRST_DAY).days
+        case: dict[str, Any] = {
+            "case_id": f"{prefix}-{n:07d}",
+            "submitted": (FIRST_DAY + timedelta(days=rng.randint(0, days))).isoformat(),
+            "destination": destination,
+            "items": [self.item(i + 1) for i in
+                      range(rng.choices(ITEM_COUNTS, ITEM_COUNT_WEIGHTS)[0])],
+        }
+        if not self.maybe(0.02):
+            case["exporter"] = self.exporter()
+        if not self.maybe(0.03):
+            case["end_user"] = self.end_user(destination)
+        if not self.maybe():
+            purpose = None if self.maybe() else self.vocab_id("end_use_purposes",
+                                                               self.mix.purposes)
+            case["end_use"] = {"purpose": purpose}
+            if not self.maybe(0.2):
+                case["end_use"]["description"] = "Operation of " + rng.choice(_WORDS) + "s"
+        roll = rng.random()
+        if roll < 0.2:
+            case["intermediaries"] = [self.intermediary() for _ in range(rng.randint(1, 2))]
+        elif roll < 0.3:
+            case["intermediaries"] = []
+        if not self.maybe(0.1):
+            pool = self.p.vocab.get("assurances") or []
+            chosen = [a for a in pool if rng.random() < 0.3]
+            if chosen and self.maybe(UNKNOWN_RATE):
+                chosen[0] = self.typo(chosen[0], pool)
+            case["assurances"] = chosen
+        return case
+
+    def exporter(self) -> dict[str, Any]:
+        rng = self.rng
+        exporter: dict[str, Any] = {"name": f"{rng.choice(_NAMES)} Systems",
+                                    "country": self.country("low")}
+        if not self.maybe(0.1):
+            exporter["due_diligence"] = {
+                "hrdd_policy": None if self.maybe() else rng.random() < 0.8,
+                "transaction_assessment": None if self.maybe() else rng.random() < 0.7}
+        return exporter
+
+    def end_user(self, destination: str) -> dict[str, Any]:
+        rng = self.rng
+        user: dict[str, Any] = {"name": None if self.maybe() else f"{rng.choice(_NAMES)} Ltd"}
+        roll = rng.random()
+        if roll < 0.85:
+            user["country"] = destination
+        elif roll < 0.95:
+            user["country"] = self.country()
+        if not self.maybe():
+            user["type"] = self.vocab_id("end_user_types", self.mix.end_user_types)
+        flags = self.p.vocab.get("red_flags") or []
+        if flags and rng.random() < 0.15:
+            user["flags"] = rng.sample(flags, min(len(flags), rng.choice((1, 1, 2))))
+            if self.maybe(UNKNOWN_RATE):
+                user["flags"][0] = self.typo(user["flags"][0], flags)
+        else:
+            user["flags"] = []
+        return user
+
+    def intermediary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": f"{self.rng.choice(_NAMES)} Trading",
+                               "country": self.country()}
+        role = self.vocab_id("intermediary_roles")
+        if role is not None and not self.maybe():
+            out["role"] = role
+        return out
+
+
+def generate_cases(source: CompiledPolicy | Mapping[str, Collection[str]], n: int,
+                   seed: int = 0) -> Iterator[dict[str, Any]]:
+    """`n` contract-valid cases for a compiled policy (or a vocabulary mapping)."""
+    maker = _CaseMaker(_Profile.build(source), random.Random(seed))
+    for i in range(n):
+        yield maker.case(i + 1, f"GEN-{seed}")

@@ -1,0 +1,291 @@
+"""The policy model: frozen dataclasses built from a schema-valid version source.
+
+`build_policy` trusts the schema (run `engine.validator` first) but never the
+cross-references: those are checked by the validator, and an unknown reference in a
+built policy is simply absent from the vocabularies, which makes the engine fail closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import conditions
+from engine.conditions import Node
+from engine.repository import VersionSource
+
+OUTCOMES = ("deny", "refer", "request_information", "approve_with_conditions", "approve")
+FREEDOM_STATUSES = ("free", "partly_free", "not_free")
+UNKNOWN_BAND = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    source: str
+    pinpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    title: str
+    publisher: str | None
+    url: str | None
+    confidence: str
+    note: str | None = None
+
+    def cite(self, pinpoint: str | None) -> str:
+        return f"{self.title}, {pinpoint}" if pinpoint else self.title
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """An entry of a vocabulary (group, factor, red flag, purpose, role, ...)."""
+
+    id: str
+    title: str
+    description: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ControlEntry:
+    entry: str
+    regime: str
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: str
+    title: str
+    description: str
+    risk: str
+    groups: tuple[str, ...]
+    rights_at_risk: tuple[str, ...]
+    control_entries: tuple[ControlEntry, ...]
+    sources: tuple[Citation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BandRule:
+    band: str
+    when: Node | None
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    code: str
+    name: str
+    factors: frozenset[str]
+    freedom_status: str | None
+    freedom_score: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Assurance:
+    id: str
+    title: str
+    description: str
+    contents: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseCondition:
+    id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule, or an information requirement turned into one (`request` set)."""
+
+    id: str
+    title: str
+    description: str
+    commitments: tuple[str, ...]
+    basis: tuple[Citation, ...]
+    when: Node | None  # None when the condition does not parse
+    outcome: str | None
+    require_assurances: tuple[str, ...]
+    conditions: tuple[str, ...]
+    message: str
+    file: str
+    field: str | None = None  # information requirements: the fact that must be present
+    request: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    id: str
+    version: str
+    title: str
+    status: str
+    effective_from: str
+    effective_until: str | None
+    precedence: tuple[str, ...]
+    default_outcome: str
+    commitments: Mapping[str, Term]
+    changes: tuple[str, ...]
+    sources: Mapping[str, Source]
+    risk_levels: tuple[str, ...]
+    groups: Mapping[str, Term]
+    categories: Mapping[str, Category]
+    factors: Mapping[str, Term]
+    bands: tuple[str, ...]
+    band_rules: tuple[BandRule, ...]
+    band_default: str
+    destinations: Mapping[str, Destination]
+    end_user_types: Mapping[str, Term]
+    red_flags: Mapping[str, Term]
+    purposes: Mapping[str, Term]
+    roles: Mapping[str, Term]
+    assurances: Mapping[str, Assurance]
+    license_conditions: Mapping[str, LicenseCondition]
+    rules: tuple[Rule, ...]  # policy rules then information requirements, in file order
+    digest: str
+    path: str
+
+    @property
+    def vocab(self) -> dict[str, frozenset[str]]:
+        return vocabularies(self)
+
+    def control_map(self) -> dict[str, str]:
+        return {ce.entry: c.id for c in self.categories.values() for ce in c.control_entries}
+
+
+def vocabularies(p: Policy) -> dict[str, frozenset[str]]:
+    """Vocabulary name (as in engine/facts.py) → allowed values."""
+    return {
+        "destinations": frozenset(p.destinations),
+        "bands": frozenset((*p.bands, UNKNOWN_BAND)),
+        "factors": frozenset(p.factors),
+        "freedom_status": frozenset(FREEDOM_STATUSES),
+        "end_user_types": frozenset(p.end_user_types),
+        "red_flags": frozenset(p.red_flags),
+        "end_use_purposes": frozenset(p.purposes),
+        "intermediary_roles": frozenset(p.roles),
+        "assurances": frozenset(p.assurances),
+        "categories": frozenset(p.categories),
+        "groups": frozenset(p.groups),
+        "risk_levels": frozenset(p.risk_levels),
+        "control_entries": frozenset(p.control_map()),
+    }
+
+
+def _data(src: VersionSource, kind: str) -> dict[str, Any]:
+    doc = src.one(kind)
+    return doc.data if doc is not None and isinstance(doc.data, dict) else {}
+
+
+def _cites(raw: Any) -> tuple[Citation, ...]:
+    return tuple(Citation(c["source"], c.get("pinpoint")) for c in raw or () if isinstance(c, dict))
+
+
+def _terms(raw: Any, *extra: str) -> dict[str, Term]:
+    out = {}
+    for t in raw or ():
+        if isinstance(t, dict) and "id" in t:
+            out[t["id"]] = Term(t["id"], str(t.get("title", t["id"])), t.get("description", ""),
+                                {k: t[k] for k in extra if k in t})
+    return out
+
+
+def _cond(raw: Any) -> Node | None:
+    if raw is None:
+        return conditions.TRUE
+    node, _ = conditions.parse(raw)
+    return node
+
+
+def _categories(raw: dict[str, Any]) -> dict[str, Category]:
+    out = {}
+    for c in raw.get("categories", ()):
+        out[c["id"]] = Category(
+            c["id"], c["title"], c.get("description", ""), c.get("risk", ""),
+            tuple(c.get("groups", ())), tuple(c.get("rights_at_risk", ())),
+            tuple(ControlEntry(canonical_entry(e["entry"]), e["regime"])
+                  for e in c.get("control_entries", ())),
+            _cites(c.get("sources")))
+    return out
+
+
+def canonical_entry(entry: str) -> str:
+    """`5a001.J` → `5A001.j`: ECCN part uppercase, sub-paragraphs lowercase."""
+    head, _, rest = entry.strip().partition(".")
+    return head.upper() + ("." + rest.lower() if rest else "")
+
+
+def _destinations(raw: dict[str, Any]) -> dict[str, Destination]:
+    out = {}
+    for code, d in (raw.get("destinations") or {}).items():
+        fh = d.get("freedom_house") or {}
+        out[code] = Destination(code, d.get("name", code),
+                                frozenset(f["id"] for f in d.get("factors", ())),
+                                fh.get("status"), fh.get("score"))
+    return out
+
+
+def _rules(src: VersionSource) -> list[Rule]:
+    out = []
+    for _rel, doc in src.of_kind("rules"):
+        for r in (doc.data or {}).get("rules", ()) if isinstance(doc.data, dict) else ():
+            out.append(Rule(
+                r["id"], r["title"], r.get("description", ""), tuple(r.get("commitments", ())),
+                _cites(r.get("basis")), _cond(r.get("when")), r.get("outcome"),
+                tuple(r.get("require_assurances", ())), tuple(r.get("conditions", ())),
+                r.get("message", ""), doc.path))
+    info = src.one("information")
+    for q in _data(src, "information").get("requirements", ()):
+        out.append(Rule(
+            q["id"], q["title"], q.get("description", q["request"]),
+            tuple(q.get("commitments", ())), _cites(q.get("basis")), _cond(q.get("when")),
+            "request_information", (), (), q["request"], info.path if info else "",
+            field=q["field"], request=q["request"]))
+    return out
+
+
+def build_policy(src: VersionSource) -> Policy:
+    """Build the model of one version from its (schema-valid) source."""
+    meta = _data(src, "policy")
+    cats = _data(src, "categories")
+    bands = _data(src, "risk_bands")
+    users = _data(src, "end_users")
+    assur = _data(src, "assurances")
+    band_spec = bands.get("bands", {})
+    outcomes = meta.get("outcomes", {})
+    return Policy(
+        id=str(meta.get("policy", "")), version=str(meta.get("version", "")),
+        title=meta.get("title", ""), status=meta.get("status", "draft"),
+        effective_from=str(meta.get("effective_from", "")),
+        effective_until=meta.get("effective_until"),
+        precedence=tuple(outcomes.get("precedence", OUTCOMES)),
+        default_outcome=outcomes.get("default", "refer"),
+        commitments=_terms(meta.get("commitments"), "text"),
+        changes=tuple(meta.get("changes", ())),
+        sources={s["id"]: Source(s["id"], s["title"], s.get("publisher"), s.get("url"),
+                                 s.get("confidence", "?"), s.get("note"))
+                 for s in _data(src, "sources").get("sources", ())},
+        risk_levels=tuple(cats.get("risk_levels", ())),
+        groups=_terms(cats.get("groups")),
+        categories=_categories(cats),
+        factors=_terms(bands.get("factors")),
+        bands=tuple(band_spec.get("order", ())),
+        band_rules=tuple(BandRule(b["band"], _cond(b.get("when")))
+                         for b in band_spec.get("rules", ())),
+        band_default=band_spec.get("default", ""),
+        destinations=_destinations(_data(src, "destinations")),
+        end_user_types=_terms(users.get("end_user_types"), "government"),
+        red_flags=_terms(users.get("red_flags")),
+        purposes=_terms(users.get("end_use_purposes")),
+        roles=_terms(users.get("intermediary_roles")),
+        assurances={a["id"]: Assurance(a["id"], a["title"], a.get("description", ""),
+                                       tuple(a.get("contents", ())))
+                    for a in assur.get("assurances", ())},
+        license_conditions={c["id"]: LicenseCondition(c["id"], c["title"], c["text"])
+                            for c in assur.get("license_conditions", ())},
+        rules=tuple(_rules(src)),
+        digest=src.digest(),
+        path=src.display,
+    )

@@ -1,0 +1,125 @@
+"""Find policy sets and versions on disk, read their files, digest and checksum them.
+
+Layout: `<root>/<policy-id>/<version>/policy.yaml` plus the other files of the version.
+A version's *content digest* is sha256 over its normalised content (the loaded data of
+every file, keyed by relative path, as canonical JSON), so comments and formatting do not
+change it. *Checksums* (`<root>/CHECKSUMS`) are over the raw bytes of each file of each
+released version: they make released versions immutable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.diagnostics import Diagnostic
+from engine.loader import Document, load_yaml_file
+from engine.schemas import file_kind
+
+CHECKSUMS_FILE = "CHECKSUMS"
+
+
+@dataclass(slots=True)
+class VersionSource:
+    """The raw files of one policy version, as loaded (before validation)."""
+
+    path: Path
+    display: str  # path shown in diagnostics
+    docs: dict[str, Document] = field(default_factory=dict)  # relpath → document
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[tuple[str, Document]]:
+        return [(rel, d) for rel, d in sorted(self.docs.items()) if file_kind(rel) == kind]
+
+    def one(self, kind: str) -> Document | None:
+        found = self.of_kind(kind)
+        return found[0][1] if found else None
+
+    @property
+    def meta(self) -> dict[str, object]:
+        doc = self.one("policy")
+        return doc.data if doc and isinstance(doc.data, dict) else {}
+
+    @property
+    def policy_id(self) -> str:
+        return str(self.meta.get("policy", self.path.parent.name))
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("version", self.path.name))
+
+    def digest(self) -> str:
+        return content_digest(self)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def version_files(path: Path) -> list[Path]:
+    files = [p for p in path.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml")]
+    return sorted(files)
+
+
+def load_version_source(path: Path) -> VersionSource:
+    """Load every YAML file of a version directory, keeping all problems."""
+    src = VersionSource(path=path, display=_display(path))
+    for file in version_files(path):
+        rel = file.relative_to(path).as_posix()
+        doc = load_yaml_file(file, display=f"{src.display}/{rel}")
+        if file_kind(rel) is None:
+            src.diagnostics.append(Diagnostic(
+                "unknown-file", f"`{rel}` is not a policy file kind", doc.path,
+                help="policy files are policy.yaml, sources.yaml, categories.yaml, "
+                     "risk_bands.yaml, destinations.yaml, end_users.yaml, assurances.yaml, "
+                     "information.yaml and rules/*.yaml"))
+            continue
+        src.docs[rel] = doc
+    return src
+
+
+def find_version_dirs(root: Path) -> list[Path]:
+    """Every directory under `root` (or `root` itself) that holds a policy.yaml."""
+    if (root / "policy.yaml").is_file():
+        return [root]
+    return sorted(p.parent for p in root.rglob("policy.yaml") if p.is_file())
+
+
+def content_digest(src: VersionSource) -> str:
+    content = {rel: doc.data for rel, doc in sorted(src.docs.items())}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def file_checksums(version_dir: Path, root: Path) -> dict[str, str]:
+    """sha256 of the raw bytes of every file of a version, keyed by path relative to root."""
+    out = {}
+    for file in version_files(version_dir):
+        out[file.relative_to(root).as_posix()] = hashlib.sha256(file.read_bytes()).hexdigest()
+    return out
+
+
+def read_checksums(root: Path) -> dict[str, str]:
+    path = root / CHECKSUMS_FILE
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        digest, _, rel = line.partition("  ")
+        out[rel.strip()] = digest.strip()
+    return out
+
+
+def write_checksums(root: Path, checksums: dict[str, str]) -> None:
+    lines = ["# sha256 of every file of every released policy version (`echri version release`)"]
+    lines += [f"{digest}  {rel}" for rel, digest in sorted(checksums.items())]
+    (root / CHECKSUMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,77 @@
+"""First pass over a version: the loader's problems, missing files and JSON Schema errors.
+
+Conditions are checked by the condition parser before the schema sees them: jsonschema's
+`oneOf` over condition forms can only say that nothing matched, while the parser names the
+unknown operator or fact and suggests a fix. A condition the parser rejects is masked (as
+`{all: []}`) for the schema pass so each problem is reported once.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from typing import Any
+
+from engine import conditions
+from engine.diagnostics import Diagnostic
+from engine.loader import Document, JsonPath
+from engine.repository import VersionSource
+from engine.schemas import FILE_KINDS, check_document, file_kind
+from engine.validator.context import CONDITION_LISTS, entries
+
+_MASK: dict[str, Any] = {"all": []}
+
+
+def check_source(src: VersionSource) -> list[Diagnostic]:
+    """Every load and schema problem of the files of one version."""
+    out = [*src.diagnostics, *missing_files(src)]
+    for rel, doc in sorted(src.docs.items()):
+        kind = file_kind(rel)
+        if kind is not None:
+            out.extend(check_file(doc, kind))
+    return out
+
+
+def missing_files(src: VersionSource) -> list[Diagnostic]:
+    """A version needs every single-file kind (rules/ may be empty)."""
+    return [Diagnostic("missing-file", f"version `{src.path.name}` has no `{name}`",
+                       f"{src.display}/{name}",
+                       help="a version holds " + ", ".join(FILE_KINDS) + " and rules/*.yaml")
+            for name in FILE_KINDS if name not in src.docs]
+
+
+def check_file(doc: Document, kind: str) -> list[Diagnostic]:
+    """Loader problems of one file, else its condition and schema problems."""
+    if not doc.ok:
+        return list(doc.diagnostics)
+    problems, bad = condition_problems(doc, kind)
+    checked = replace(doc, data=_masked(doc.data, bad)) if bad else doc
+    return [*doc.diagnostics, *problems, *check_document(checked, kind)]
+
+
+def condition_problems(doc: Document, kind: str) -> tuple[list[Diagnostic], list[JsonPath]]:
+    """Structural problems of each condition of the file, and the paths of the bad ones."""
+    list_path = CONDITION_LISTS.get(kind)
+    if list_path is None:
+        return [], []
+    out: list[Diagnostic] = []
+    bad: list[JsonPath] = []
+    for entry in entries(doc, list_path):
+        if "when" not in entry.data:
+            continue
+        _, problems = conditions.parse(entry.data["when"], entry.at("when"))
+        if problems:
+            bad.append(entry.at("when"))
+            out.extend(doc.diagnostic(p.path, p.code, f"{entry.owner()}: {p.message}", p.help)
+                       for p in problems)
+    return out, bad
+
+
+def _masked(data: Any, paths: list[JsonPath]) -> Any:
+    masked = copy.deepcopy(data)
+    for path in paths:
+        parent = masked
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = dict(_MASK)
+    return masked
