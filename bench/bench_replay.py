@@ -1,7 +1,7 @@
 """Benchmark: the behavioural diff of 100,000 generated cases under two policy versions.
 
     .venv/bin/python bench/bench_replay.py                     # 100,000 cases, --jobs 2
-    .venv/bin/python bench/bench_replay.py --cases 20000 --jobs 1 --backend durable
+    .venv/bin/python bench/bench_replay.py --cases 20000 --jobs 1 --backend python
 
 Cases come from engine.generator (seeded, so runs are comparable). Each case is decided
 under both versions (a process pool forked after loading, results in input order), exactly
@@ -33,7 +33,7 @@ def options() -> argparse.Namespace:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backend", choices=("python", "durable"), default="python")
+    parser.add_argument("--backend", choices=("durable", "python"), default="durable")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="Exit 1 when the diff takes longer (default: only report).")
     return parser.parse_args()

@@ -135,7 +135,8 @@ def _at_least(policy: CompiledPolicy, outcome: str, floor: str) -> str:
 
 
 def _unknown_finding(unknown: Iterable[UnknownId], all_items: tuple[str, ...]) -> Finding:
-    parts, items = [], set()
+    parts: list[str] = []
+    items: set[str] = set()
     for u in unknown:
         hint = f" ({u.help})" if u.help else ""
         parts.append(f"`{u.field}` has unknown value `{u.value}`{hint}")
@@ -217,7 +218,8 @@ def _with_explanation(decision: Decision, text: str) -> Decision:
     return replace(decision, explanation=text)
 
 
-def engine_error(policy: CompiledPolicy, case_id: str, backend: str, error: BaseException) -> Decision:
+def engine_error(policy: CompiledPolicy, case_id: str, backend: str,
+                 error: BaseException) -> Decision:
     """The fail-closed decision for an exception during evaluation."""
     from engine.explain import explanation
 

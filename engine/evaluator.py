@@ -75,8 +75,10 @@ class PythonBackend:
     name = "python"
 
     def __init__(self, compiled: CompiledPolicy):
-        self.case_rules = [(r.id, compile_condition(r.condition)) for r in compiled.rules_of("case")]
-        self.item_rules = [(r.id, compile_condition(r.condition)) for r in compiled.rules_of("item")]
+        self.case_rules = [(r.id, compile_condition(r.condition))
+                           for r in compiled.rules_of("case")]
+        self.item_rules = [(r.id, compile_condition(r.condition))
+                           for r in compiled.rules_of("item")]
 
     def evaluate(self, case: NormalizedCase) -> Hits:
         hits: dict[str, list[str]] = {}

@@ -32,8 +32,10 @@ def _f(name: str, type_: str, vocab: str | None, description: str) -> FactSpec:
 FACTS: dict[str, FactSpec] = {
     f.name: f
     for f in (
-        _f("destination", ENUM, "destinations", "ISO 3166-1 alpha-2 code of the final destination"),
-        _f("destination.band", ENUM, "bands", "risk band derived by the policy (`unknown` if unknown)"),
+        _f("destination", ENUM, "destinations",
+           "ISO 3166-1 alpha-2 code of the final destination"),
+        _f("destination.band", ENUM, "bands",
+           "risk band derived by the policy (`unknown` if unknown)"),
         _f("destination.factors", SET, "factors", "risk factors that apply to the destination"),
         _f("destination.freedom_status", ENUM, "freedom_status", "Freedom House status"),
         _f("destination.freedom_score", NUMBER, None, "Freedom House total score, 0 to 100"),
@@ -51,7 +53,8 @@ FACTS: dict[str, FactSpec] = {
         _f("assurances", SET, "assurances", "assurances provided with the application"),
         _f("exporter.name", STRING, None, "name of the exporter"),
         _f("exporter.country", ENUM, "destinations", "country of the exporter"),
-        _f("exporter.hrdd_policy", BOOL, None, "the exporter has a human-rights due diligence policy"),
+        _f("exporter.hrdd_policy", BOOL, None,
+           "the exporter has a human-rights due diligence policy"),
         _f("exporter.transaction_assessment", BOOL, None,
            "the exporter assessed this transaction for human-rights risk"),
         _f("case.item_count", NUMBER, None, "number of items in the case"),

@@ -78,7 +78,7 @@ class _Profile:
 
     @classmethod
     def build(cls, source: CompiledPolicy | Mapping[str, Collection[str]]) -> _Profile:
-        vocab_src: Mapping[str, Collection[str]] = getattr(source, "vocab", source)
+        vocab_src = source if isinstance(source, Mapping) else source.vocab
         vocab = {k: sorted(v) for k, v in vocab_src.items()}
         destinations = vocab.get("destinations") or ["NO"]
         bands: dict[str, list[str]] = {}

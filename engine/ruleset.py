@@ -33,6 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Union
 
 from engine.conditions import All, Node, Not, Test, to_nnf
@@ -49,8 +50,8 @@ ALWAYS = "__always__"
 RESERVED_KEYS = ("sid", "id", GUARD)  # engine message ids and the scope guard
 
 # Limits (engine limit in brackets, see durable_rules.md)
-MAX_GROUPS = 14  # $and/$or groups per pattern, guard included [15; 16 → error 113]
-MAX_PATTERN_TESTS = 400  # tests in one pattern
+MAX_GROUPS = 15  # $and/$or groups per pattern: the guard's $and + 14 [exact: 16 → error 113]
+MAX_PATTERN_TESTS = 2000  # tests in one pattern [a sanity cap: 5,000 chained tests work]
 MAX_SHARD_RULES = 300  # durable rules per ruleset [~400 → error 303 in practice]
 MAX_NODE_TESTS = 400  # distinct tests under one alpha node [513 → endless loop]
 MAX_NODE_JOINS = 100  # `$or` join nodes under one alpha node [128 → error 107]
@@ -449,9 +450,7 @@ class AlphaNetwork:
         """The first engine limit this network would reach, or None."""
         if self.rules > MAX_SHARD_RULES:
             return f"more than {MAX_SHARD_RULES} rules in one ruleset"
-        memo: dict[int, int] = {}
-        found: list[str] = []
-        bound = self._stack(self.root, memo, found)
+        bound, found = self._analyse()
         if found:
             return found[0]
         if bound > MAX_STACK:
@@ -459,29 +458,67 @@ class AlphaNetwork:
         return None
 
     def stack_bound(self) -> int:
-        return self._stack(self.root, {}, [])
+        return self._analyse()[0]
 
-    def _stack(self, node: _Alpha, memo: dict[int, int], found: list[str]) -> int:
-        done = memo.get(id(node))
-        if done is not None:
-            return done
-        if len(node.tests) > MAX_NODE_TESTS:
-            found.append(f"{len(node.tests)} distinct tests under one node "
-                         f"(limit {MAX_NODE_TESTS})")
-        if len(node.joins) > MAX_NODE_JOINS:
-            found.append(f"{len(node.joins)} `$or` joins under one node (limit {MAX_NODE_JOINS})")
-        if node.rules > MAX_NODE_RULES:
-            found.append(f"{node.rules} rules end on one node (limit {MAX_NODE_RULES})")
-        children = [*node.tests.values(), *node.joins]
-        result = 0
-        if children:
-            eq_keys = {key for op, key, _ in node.tests if op == "$eq"}
-            others = sum(1 for op, _, _ in node.tests if op != "$eq")
-            k = len(node.joins) + len(eq_keys) + others
-            deepest = max(self._stack(c, memo, found) for c in children)
-            result = max(k, k - 1 + deepest)
-        memo[id(node)] = result
-        return result
+    def _analyse(self) -> tuple[int, list[str]]:
+        """Worst-case stack (post-order over the graph, iterative: chains can be long)."""
+        memo: dict[int, int] = {}
+        found: list[str] = []
+        todo: list[tuple[_Alpha, bool]] = [(self.root, False)]
+        while todo:
+            node, expanded = todo.pop()
+            if id(node) in memo:
+                continue
+            children = [*node.tests.values(), *node.joins]
+            if not expanded:
+                todo.append((node, True))
+                todo.extend((c, False) for c in children if id(c) not in memo)
+                continue
+            found.extend(_node_problems(node))
+            result = 0
+            if children:
+                by_key: dict[str, list[tuple[str, Any]]] = {}
+                for op, key, rhs in node.tests:
+                    by_key.setdefault(key, []).append((op, json.loads(rhs)))
+                k = len(node.joins) + sum(_max_true(t) for t in by_key.values())
+                result = max(k, k - 1 + max(memo[id(c)] for c in children))
+            memo[id(node)] = result
+        return memo[id(self.root)], found
+
+
+def _node_problems(node: _Alpha) -> list[str]:
+    out = []
+    if len(node.tests) > MAX_NODE_TESTS:
+        out.append(f"{len(node.tests)} distinct tests under one node (limit {MAX_NODE_TESTS})")
+    if len(node.joins) > MAX_NODE_JOINS:
+        out.append(f"{len(node.joins)} `$or` joins under one node (limit {MAX_NODE_JOINS})")
+    if node.rules > MAX_NODE_RULES:
+        out.append(f"{node.rules} rules end on one node (limit {MAX_NODE_RULES})")
+    return out
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": lambda v, r: v == r, "$neq": lambda v, r: v != r, "$lt": lambda v, r: v < r,
+    "$lte": lambda v, r: v <= r, "$gt": lambda v, r: v > r, "$gte": lambda v, r: v >= r}
+
+
+def _max_true(tests: list[tuple[str, Any]]) -> int:
+    """Most tests on one key that a single value can pass (a key has one type)."""
+    values = [rhs for _, rhs in tests]
+    if all(type(v) in (int, float) for v in values):
+        points = sorted(set(values))
+        candidates: list[Any] = [points[0] - 1, points[-1] + 1, *points,
+                                 *((a + b) / 2 for a, b in pairwise(points))]
+    else:
+        candidates = [*values, object()]  # a value equal to none of them
+    return max(sum(1 for op, rhs in tests if _holds(op, v, rhs)) for v in candidates)
+
+
+def _holds(op: str, value: Any, rhs: Any) -> bool:
+    try:
+        return _OPS[op](value, rhs)
+    except TypeError:  # an ordering on mixed types cannot hold
+        return False
 
 
 def pattern_problem(pattern: Expr) -> str | None:
@@ -723,7 +760,7 @@ class Flattener:
             elif ftype == BOOL:
                 bools.append((fact, key, has, _maybe_flags(key), _maybe_flags(has)))
             elif ftype == STRING:
-                strings.append((fact, has, _flags(has)))
+                strings.append((fact, has, _flags(slot["has"])))
             else:
                 nonempty = slot.get("nonempty")
                 sets.append((fact, nonempty, _maybe_flags(nonempty), tuple(slot["members"])))

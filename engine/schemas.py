@@ -148,6 +148,12 @@ def _explain(error: ValidationError) -> tuple[str, str | None]:
             str(instance), map(str, error.validator_value))
     if validator == "pattern":
         return f"{_short(instance)} does not match the pattern `{error.validator_value}`", None
+    if validator in ("minItems", "maxItems") and isinstance(instance, list):
+        bound = "at least" if validator == "minItems" else "at most"
+        return f"needs {bound} {error.validator_value} items, got {len(instance)}", None
+    if validator == "uniqueItems" and isinstance(instance, list):
+        repeated = next((v for i, v in enumerate(instance) if v in instance[:i]), None)
+        return f"{_short(repeated)} is listed twice: items must be unique", None
     if validator in ("oneOf", "anyOf"):
         return f"{_short(instance)} does not match any of the allowed forms", None
     message = error.message

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from engine.api import DEFAULT_BACKEND
 from engine.compiler import CompiledPolicy, compile_policy
 from engine.diagnostics import Diagnostic, DiagnosticError, has_errors
 from engine.model import Policy
@@ -245,7 +246,7 @@ def _fixture_failures(policy_dir: Path, fixtures: Path, policy: Policy,
 
 
 def release_version(policy_dir: Path, ref: str, fixtures: Path = Path("fixtures"),
-                    backend: str = "python") -> ReleaseResult:
+                    backend: str = DEFAULT_BACKEND) -> ReleaseResult:
     """Check draft `ref`, mark it released and record its checksums."""
     pid, version = parse_ref(ref, policy_dir)
     path = policy_dir / pid / version

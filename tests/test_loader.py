@@ -127,7 +127,8 @@ def test_unreadable_file_is_a_diagnostic(tmp_path: Path) -> None:
 def test_json_duplicate_keys_are_refused() -> None:
     data, problems = load_json_text('{"a": 1, "a": 2}')
     assert data is None
-    assert [p.code for p in problems] == ["json-syntax"] and "duplicate key `a`" in problems[0].message
+    assert [p.code for p in problems] == ["json-syntax"]
+    assert "duplicate key `a`" in problems[0].message
 
 
 @pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": Infinity}', '[-Infinity]'])

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from engine.api import BackendUnavailable
+from engine.api import DEFAULT_BACKEND, BackendUnavailable
 from engine.diagnostics import format_text
 from engine.diff import (
     FAIL_ON,
@@ -36,9 +36,9 @@ EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE = 0, 1, 2
 
 
 def report_options(f: Any) -> Any:
-    f = click.option("--backend", type=click.Choice(["python", "durable"]), default="python",
-                     show_default=True, help="Backend deciding the cases (results are "
-                     "identical; python needs no C extension).")(f)
+    f = click.option("--backend", type=click.Choice(["durable", "python"]),
+                     default=DEFAULT_BACKEND, show_default=True,
+                     help="Rules engine deciding the cases (both give identical results).")(f)
     f = click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
                      help="Worker processes deciding cases.")(f)
     f = click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,

@@ -27,5 +27,7 @@ def validate(paths: tuple[Path, ...], fmt: str, no_lint: bool, root: Path | None
         report = validate_report(list(paths) or [Path("policies")], root, lint=not no_lint)
     except NoPolicyVersions as exc:
         raise click.BadParameter(str(exc), param_hint="PATH") from None
-    click.echo(render(report, fmt))
+    output = render(report, fmt)
+    if output:
+        click.echo(output)
     sys.exit(1 if report.diagnostics else 0)

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from engine.api import DEFAULT_BACKEND
 from engine.diagnostics import format_text
 from engine.versions import VersionError, new_version, record_checksums, release_version
 
@@ -56,8 +57,8 @@ def new(new: str, source: str, effective_from: str | None, policy_dir: Path) -> 
 @click.argument("ref")
 @click.option("--fixtures", type=click.Path(path_type=Path), default=Path("fixtures"),
               show_default=True, help="Fixtures that must pass and fire every rule.")
-@click.option("--backend", type=click.Choice(["python", "durable"]), default="python",
-              show_default=True)
+@click.option("--backend", type=click.Choice(["durable", "python"]), default=DEFAULT_BACKEND,
+              show_default=True, help="Rules engine deciding the fixtures.")
 @_policy_dir
 def release(ref: str, fixtures: Path, backend: str, policy_dir: Path) -> None:
     """Validate draft REF, run the fixtures, mark it released and record its checksums."""

@@ -15,6 +15,8 @@ from engine.diff import fmt
 
 CELL_W, CELL_H, LABEL_W, HEAD_H = 96, 40, 190, 58
 COLOURS = {"same": (75, 85, 99), "loosened": (185, 28, 28), "tightened": (180, 83, 9)}
+# changed outcomes get strong colours so that they stand out from the unchanged diagonal
+ALPHAS = {"same": (0.10, 0.45), "loosened": (0.55, 1.0), "tightened": (0.55, 1.0)}
 _WORDS = re.compile(r"\s+|[^\s]+")
 
 
@@ -26,9 +28,10 @@ def _kind(row: int, col: int) -> str:
 
 def _cell(x: int, y: int, n: int, peak: int, kind: str) -> str:
     r, g, b = COLOURS[kind]
-    alpha = 0.0 if n == 0 else 0.18 + 0.82 * math.log1p(n) / math.log1p(max(peak, 1))
+    low, high = ALPHAS[kind]
+    alpha = 0.0 if n == 0 else low + (high - low) * math.log1p(n) / math.log1p(max(peak, 1))
     fill = f"rgba({r},{g},{b},{alpha:.2f})" if n else "#ffffff"
-    ink = "#ffffff" if alpha > 0.55 else "#111827"
+    ink = "#ffffff" if alpha > 0.6 else "#111827"
     text = str(n) if n else "·"
     return (f'<rect x="{x}" y="{y}" width="{CELL_W - 4}" height="{CELL_H - 4}" rx="4" '
             f'fill="{fill}" stroke="#d1d5db" class="cell {kind}"><title>{n}</title></rect>'

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.api import DEFAULT_BACKEND
 from engine.diff.behavioural import LOOSENED, REASONS, TIGHTENED, BehaviouralDiff, finish
 from engine.diff.corpus import Corpus
 from engine.diff.runner import Job, Progress, make_side, run
@@ -80,7 +81,7 @@ def _behaviour(job: Job, corpus: Corpus, jobs: int, progress: Progress | None
 
 
 def diff_versions(old: LoadedVersion, new: LoadedVersion, corpus: Corpus | None = None, *,
-                  backend: str = "python", jobs: int = 1,
+                  backend: str = DEFAULT_BACKEND, jobs: int = 1,
                   progress: Progress | None = None) -> DiffReport:
     """Structural diff of two versions, plus the behavioural diff on `corpus` if given."""
     behaviour = None
@@ -92,8 +93,9 @@ def diff_versions(old: LoadedVersion, new: LoadedVersion, corpus: Corpus | None 
                       behaviour, () if same else new.policy.changes)
 
 
-def replay_decisions(new: LoadedVersion, corpus: Corpus, *, spec: str = "", backend: str = "python",
-                     jobs: int = 1, progress: Progress | None = None) -> DiffReport:
+def replay_decisions(new: LoadedVersion, corpus: Corpus, *, spec: str = "",
+                     backend: str = DEFAULT_BACKEND, jobs: int = 1,
+                     progress: Progress | None = None) -> DiffReport:
     """Which recorded decisions (cases with their decisions) `new` would decide otherwise."""
     behaviour = _behaviour(Job(make_side(new.compiled, backend)), corpus, jobs, progress)
     return DiffReport("replay", recorded_info(behaviour, spec), version_info(new), None,

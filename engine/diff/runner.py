@@ -12,10 +12,9 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
-from engine.api import BackendUnavailable
+from engine.api import DEFAULT_BACKEND, BackendUnavailable
 from engine.cases import CaseError, NormalizedCase, check_case, normalize
 from engine.compiler import CompiledPolicy
 from engine.decision import Decision, decide, engine_error
@@ -36,7 +35,7 @@ class Side:
     backend: Backend
 
 
-def make_side(compiled: CompiledPolicy, backend: str = "python") -> Side:
+def make_side(compiled: CompiledPolicy, backend: str = DEFAULT_BACKEND) -> Side:
     if backend not in BACKENDS:
         raise BackendUnavailable(f"unknown backend `{backend}` (use durable or python)")
     try:
@@ -101,18 +100,20 @@ def run_chunk(job: Job, chunk: Sequence[CorpusCase]) -> Tally:
     return tally
 
 
+# Set before forking: workers inherit the compiled versions and the cases, and receive only
+# the bounds of their chunk (nothing to pickle on the way in).
 _JOB: Job | None = None
+_CASES: Sequence[CorpusCase] = ()
 
 
-def _work(chunk: Sequence[CorpusCase]) -> Tally:
+def _work(bounds: tuple[int, int]) -> Tally:
     assert _JOB is not None
-    return run_chunk(_JOB, chunk)
+    return run_chunk(_JOB, _CASES[bounds[0]:bounds[1]])
 
 
-def _chunks(cases: Sequence[CorpusCase], size: int) -> Iterator[list[CorpusCase]]:
-    it = iter(cases)
-    while chunk := list(islice(it, size)):
-        yield chunk
+def _bounds(count: int, size: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, count, size):
+        yield start, min(start + size, count)
 
 
 def run(job: Job, cases: Sequence[CorpusCase], jobs: int = 1,
@@ -120,19 +121,19 @@ def run(job: Job, cases: Sequence[CorpusCase], jobs: int = 1,
     """Decide and compare every case; `jobs` > 1 forks workers that share the loaded job."""
     total = Tally()
     if jobs <= 1:
-        for chunk in _chunks(cases, CHUNK):
-            total.merge(run_chunk(job, chunk))
+        for start, end in _bounds(len(cases), CHUNK):
+            total.merge(run_chunk(job, cases[start:end]))
             if progress:
-                progress(len(chunk))
+                progress(end - start)
         return total
-    global _JOB
-    _JOB = job
+    global _JOB, _CASES
+    _JOB, _CASES = job, cases
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for part in pool.imap(_work, _chunks(cases, CHUNK)):
+            for part in pool.imap(_work, _bounds(len(cases), CHUNK)):
                 total.merge(part)
                 if progress:
                     progress(part.total + len(part.skipped))
     finally:
-        _JOB = None
+        _JOB, _CASES = None, ()
     return total

@@ -68,13 +68,14 @@ def never_fires(ctx: Context) -> Iterator[Hit]:
     """Every DNF conjunction of the rule's condition is contradictory."""
     for rule, entry in ctx.located_rules():
         conjunctions = conditions.dnf(conditions.to_nnf(effective(rule)), MAX_CONJUNCTIONS)
-        if not conjunctions:
+        if conjunctions is None:
             continue
         clashes = [contradiction(c) for c in conjunctions]
         if all(clashes):
-            example = " and ".join(conditions.render_test(t) for t in clashes[0] or ())
+            example = " and ".join(conditions.render_test(t) for t in clashes[0] or ()) \
+                if clashes else "never"
             yield Hit(entry.doc, where(entry), f"rule `{rule.id}` can never fire: its condition "
-                      "is contradictory", f"`{example}` cannot hold together")
+                      "is contradictory", f"`{example}` cannot hold")
 
 
 def _canonical(ir: Any) -> Any:

@@ -72,11 +72,12 @@ def timeline(infos: Iterable[VersionInfo]) -> Iterator[Diagnostic]:
                       key=lambda i: (i.start, i.version))
     for prev, cur in pairwise(released):
         if cur.start <= prev.start or (prev.until is not None and prev.until >= cur.start):
-            end = prev.until or "the day it starts"
+            end = f"is in force until {prev.until}" if cur.start > prev.start else \
+                "starts the same day"
             yield cur.doc.diagnostic(
                 ("effective_from",), "version-overlap",
                 f"released version `{cur.version}` starts on {cur.start} while version "
-                f"`{prev.version}` is in force until {end}",
+                f"`{prev.version}` {end}",
                 help=f"end `{prev.version}` the day before (`effective_until`), or start "
                      "this version later")
         elif prev.until is not None and _day(prev.until, 1) < cur.start:

@@ -112,10 +112,10 @@ def check_reserved_ids(ctx: Context) -> Iterator[Diagnostic]:
 def _source_refs(data: Any, path: JsonPath, who: str) -> Iterator[tuple[JsonPath, str, str]]:
     """Every `source:` value (citations, destination factors, Freedom House data)."""
     if isinstance(data, dict):
-        if isinstance(data.get("id"), str):
-            who = f"`{data['id']}`"
-        elif len(path) == 2 and path[0] == "destinations":
+        if len(path) == 2 and path[0] == "destinations":
             who = f"destination `{path[1]}`"
+        elif isinstance(data.get("id"), str) and path[:1] != ("destinations",):
+            who = f"`{data['id']}`"
         if isinstance(data.get("source"), str):
             yield (*path, "source"), data["source"], who
         for key, value in data.items():

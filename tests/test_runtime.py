@@ -1,0 +1,110 @@
+"""The durable backend (engine/runtime.py) on the demo policy and synthetic rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import durable_rules_engine
+import pytest
+
+from engine.api import evaluate_with
+from engine.cases import check_case, normalize
+from engine.conditions import Test as IrTest
+from engine.evaluator import BACKENDS, PythonBackend
+from engine.generator import generate_cases
+from engine.ruleset import ALWAYS, GUARD, MAX_STACK, AlphaNetwork
+from engine.runtime import DurableBackend, DurableError
+from tests._factories import demo, make_rule, random_policy, with_rules
+from tests.support import case
+
+
+def _both(policy: Any, data: dict[str, Any]) -> tuple[dict, dict]:
+    norm = normalize(data, policy)
+    return PythonBackend(policy).evaluate(norm), DurableBackend(policy).evaluate(norm)
+
+
+def test_registry_builds_the_durable_backend() -> None:
+    backend = BACKENDS["durable"](demo())
+    assert isinstance(backend, DurableBackend) and backend.name == "durable"
+    assert backend.shard_counts == {"case": 1, "item": 1}
+
+
+def test_item_and_case_hits_name_their_items() -> None:
+    data = case(destination="XA", end_user={"type": "law_enforcement",
+                                            "flags": ["restricted_party"]},
+                items=[{"id": "a", "category": "intrusion_software", "value": 200000},
+                       {"id": "b", "category": "general_it", "value": 10},
+                       {"id": "c", "control_entries": ["5a001.J.2"]}])
+    oracle, durable = _both(demo(), data)
+    assert durable == oracle
+    assert durable["deny-embargo"] == ("a", "c")
+    assert durable["deny-restricted"] == ("a", "b", "c")  # a case rule concerns every item
+    assert durable["condition-large"] == ("a",)
+    assert list(durable) == [r.id for r in demo().rules if r.id in durable]
+
+
+def test_decisions_match_the_python_backend_on_generated_cases() -> None:
+    policy = random_policy(150, 7)
+    durable, python = DurableBackend(policy), PythonBackend(policy)
+    for data in generate_cases(policy, 300, seed=11):
+        check_case(data)
+        a = evaluate_with(policy, durable, data).to_dict()
+        b = evaluate_with(policy, python, data).to_dict()
+        assert a.pop("engine") == {"version": b["engine"]["version"], "backend": "durable"}
+        b.pop("engine")
+        assert a == b, data["case_id"]
+
+
+def test_a_scope_without_rules_is_skipped() -> None:
+    policy = with_rules(demo(), [make_rule("only", IrTest("destination", "equals", "NO"))])
+    backend = DurableBackend(policy)
+    assert backend.shard_counts == {"case": 1}
+    assert backend.evaluate(normalize(case(), policy)) == {"only": ("i1",)}
+
+
+def test_a_policy_without_rules_gives_no_hits() -> None:
+    policy = with_rules(demo(), [])
+    assert DurableBackend(policy).evaluate(normalize(case(), policy)) == {}
+
+
+def test_a_session_that_stopped_firing_is_detected_and_rebuilt(monkeypatch: Any) -> None:
+    policy = demo()
+    backend = DurableBackend(policy)
+    norm = normalize(case(), policy)
+    expected = backend.evaluate(norm)
+    real = durable_rules_engine.start_action_for_state
+    monkeypatch.setattr(backend._dre, "start_action_for_state", lambda h, s: None)
+    with pytest.raises(DurableError, match="did not fire"):
+        backend.evaluate(norm)
+    monkeypatch.setattr(backend._dre, "start_action_for_state", real)
+    assert backend.evaluate(norm) == expected  # the poisoned shard got a new handle
+
+
+def test_stack_model_predicts_error_303() -> None:
+    """The alpha-stack bound used for sharding is what makes the engine fail (error 303)."""
+    def ruleset(n: int) -> dict[str, Any]:
+        rules = {f"r{i}": {"all": [{"m": {"$and": [{GUARD: "case"}, {f"k{i}": True}]}}]}
+                 for i in range(n)}
+        rules[ALWAYS] = {"all": [{"m": {GUARD: "case"}}]}
+        return rules
+
+    record = json.dumps({"sid": "0", "id": "c", GUARD: "case", **{f"k{i}": True
+                                                                   for i in range(70)}})
+    for n, fails in ((64, False), (65, True)):
+        net = AlphaNetwork()
+        for rule in ruleset(n).values():
+            net.add(rule["all"][0]["m"])
+        assert net.stack_bound() == n and (net.stack_bound() > MAX_STACK)
+        handle = durable_rules_engine.create_ruleset(f"stack-model-{n}", json.dumps(ruleset(n)))
+        try:
+            rc, state = durable_rules_engine.assert_fact(handle, record)
+            result = durable_rules_engine.start_action_for_state(handle, state)
+            message = result[1] if result else None
+            while message:
+                message = durable_rules_engine.complete_and_start_action(handle, state)
+            assert not fails
+        except durable_rules_engine.error as exc:
+            assert fails and "303" in str(exc)
+        finally:
+            durable_rules_engine.retract_fact(handle, '{"sid":"0","id":"c"}')
