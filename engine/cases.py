@@ -146,7 +146,7 @@ class _Normalizer:
         f["end_user.flags"] = self.vocab_set("end_user.flags", eu.get("flags"), "red_flags")
         self.put(f, "end_user.name", _text(eu.get("name")))
         country = self.vocab_id("end_user.country", eu.get("country"), "destinations")
-        if country is not None:
+        if country is not None and dest in self.p.destinations:  # unknown when dest is
             f["end_user.in_destination"] = country == dest
 
     def intermediaries(self, f: dict[str, Any], entries: Iterable[Mapping[str, Any]]) -> None:

@@ -463,16 +463,18 @@ class AlphaNetwork:
     def _analyse(self) -> tuple[int, list[str]]:
         """Worst-case stack (post-order over the graph, iterative: chains can be long)."""
         memo: dict[int, int] = {}
+        seen: set[int] = set()
         found: list[str] = []
         todo: list[tuple[_Alpha, bool]] = [(self.root, False)]
         while todo:
             node, expanded = todo.pop()
-            if id(node) in memo:
-                continue
             children = [*node.tests.values(), *node.joins]
             if not expanded:
+                if id(node) in seen:  # joins have several parents: expand once
+                    continue
+                seen.add(id(node))
                 todo.append((node, True))
-                todo.extend((c, False) for c in children if id(c) not in memo)
+                todo.extend((c, False) for c in children if id(c) not in seen)
                 continue
             found.extend(_node_problems(node))
             result = 0

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from engine.api import BackendUnavailable
 from engine.cli import main
 from engine.diff import (
     Corpus,
@@ -62,9 +63,9 @@ def test_text_report_lists_every_known_difference(demo: Path) -> None:
     assert code == 0
     assert out.splitlines() == [
         "echri diff: demo 2026.1 → demo 2026.2",
-        "old: demo@2026.1 (pol/demo/2026.1), released, effective from 2026-01-01 open-ended, "
+        "old: demo@2026.1 (pol/demo/2026.1), released, effective from 2026-01-01, "
         f"{old_digest}",
-        "new: demo@2026.2 (pol/demo/2026.2), draft, effective from 2026-07-01 open-ended, "
+        "new: demo@2026.2 (pol/demo/2026.2), draft, effective from 2026-07-01, "
         f"{new_digest}",
         "",
         "SUMMARY",
@@ -302,3 +303,13 @@ def test_source_errors_name_the_spec(demo: Path) -> None:
         load_spec("pol/demo", Path("pol"))
     with pytest.raises(SourceError, match="names a revision but no version"):
         load_spec("git:HEAD", Path("pol"))
+
+
+def test_both_backends_give_the_same_report(demo: Path) -> None:
+    old, new = load_pair("demo@2026.1", "demo@2026.2", Path("pol"))
+    try:
+        durable = diff_versions(old, new, corpus(), backend="durable")
+    except BackendUnavailable:
+        pytest.skip("durable-rules is not available here")
+    python = diff_versions(old, new, corpus(), backend="python")
+    assert render(durable, "json") == render(python, "json")

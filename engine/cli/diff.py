@@ -44,7 +44,8 @@ def report_options(f: Any) -> Any:
     f = click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
                      help="Exit 1 when decisions changed in this direction (any: loosened, "
                      "tightened or same outcome with different reasons).")(f)
-    f = click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+    f = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                     default=None, metavar="FILE",
                      help="Write the report to FILE instead of standard output.")(f)
     f = click.option("--format", "fmt", type=click.Choice(list(RENDERERS)), default="text",
                      show_default=True)(f)
@@ -82,7 +83,10 @@ def _emit(report: DiffReport, fmt: str, output: Path | None, fail_on: str | None
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _die(f"{output}: error[io-error]: cannot write the report: {exc.strerror or exc}")
         click.echo(f"wrote {output}", err=True)
     sys.exit(EXIT_FAIL_ON if should_fail(report, fail_on) else EXIT_OK)
 
@@ -105,6 +109,9 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
     git:REF:WHERE (WHERE is ID@VERSION or a directory, read at revision REF without touching
     the working tree). One side may be a bare git:REF: the other side's directory at REF
     (or the version it is derived from, or the newest one there).
+
+    Exit codes: 0 report written, 1 --fail-on matched, 2 usage error or a version or case
+    file that cannot be used.
     """
     try:
         left, right = load_pair(old, new, policy_dir)
@@ -133,7 +140,11 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
 @report_options
 def replay(cases: tuple[Path, ...], policy: str, policy_dir: Path, fmt: str,
            output: Path | None, fail_on: str | None, jobs: int, backend: str) -> None:
-    """Replay recorded decisions under a policy version: which of them would it flip?"""
+    """Replay recorded decisions under a policy version: which of them would it flip?
+
+    Exit codes: 0 report written, 1 --fail-on matched, 2 usage error or a version or case
+    file that cannot be used.
+    """
     try:
         version = load_spec(policy, policy_dir)
     except SourceError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.diff.behavioural import Breakdown
+from engine.diff.behavioural import BehaviouralDiff, Breakdown
 from engine.diff.report import DiffReport, VersionInfo
 from engine.diff.structural import ADDED, REMOVED, RENAMED, ElementChange, FieldChange, Section
 
@@ -12,6 +12,12 @@ SYMBOLS = {"added": "+", "removed": "-", "changed": "~", "renamed": ">"}
 LEGEND = "+ added, - removed, ~ changed, > renamed"
 SHORT = {"request_information": "req_info", "approve_with_conditions": "approve_cond"}
 BREAKDOWN_HEAD = ("cases", "changed", "loosened", "tightened", "reasons")
+
+
+def breakdowns(b: BehaviouralDiff) -> tuple[tuple[str, str, tuple[Breakdown, ...]], ...]:
+    """(title, key column, rows) of every breakdown, in report order."""
+    return (("By category", "category", b.by_category),
+            ("By destination band", "band", b.by_band))
 
 
 def title(report: DiffReport) -> str:
@@ -63,10 +69,10 @@ def value_text(f: FieldChange) -> str:
 
 def full_value_text(f: FieldChange, element: ElementChange) -> str:
     """Like value_text, but a field that only one side of a changed element has says so."""
-    if element.change in (ADDED, REMOVED):
+    if element.change in (ADDED, REMOVED) or not one_side(f) or f.added or f.removed:
         return value_text(f)
-    return f"{f.old if f.old is not None else ABSENT} → {f.new if f.new is not None else ABSENT}" \
-        if one_side(f) and not (f.added or f.removed) else value_text(f)
+    old, new = (ABSENT if v is None else v for v in (f.old, f.new))
+    return f"{old} → {new}"
 
 
 def shown_changes(section: Section) -> tuple[list[ElementChange], int]:

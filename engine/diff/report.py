@@ -26,6 +26,7 @@ CHANGE_WORDS = ("added", "removed", "changed", "renamed")
 @dataclass(frozen=True, slots=True)
 class VersionInfo:
     label: str  # "echri-baseline 2026.1"
+    version: str  # "2026.1" ("recorded" for recorded decisions)
     spec: str  # as given on the command line
     location: str  # directory or git:REF:path
     status: str
@@ -35,8 +36,9 @@ class VersionInfo:
 
     @property
     def effective(self) -> str:
-        until = f"to {self.effective_until}" if self.effective_until else "open-ended"
-        return f"from {self.effective_from} {until}"
+        if self.effective_until:
+            return f"{self.effective_from} to {self.effective_until}"
+        return f"from {self.effective_from}"
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,14 @@ class DiffReport:
 
 def version_info(v: LoadedVersion) -> VersionInfo:
     p = v.policy
-    return VersionInfo(f"{p.id} {p.version}", v.spec, v.location, p.status, p.effective_from,
-                       p.effective_until, p.digest)
+    return VersionInfo(f"{p.id} {p.version}", p.version, v.spec, v.location, p.status,
+                       p.effective_from, p.effective_until, p.digest)
 
 
 def recorded_info(behaviour: BehaviouralDiff | None, spec: str) -> VersionInfo:
     versions = ", ".join(behaviour.old_versions) if behaviour else ""
-    return VersionInfo("recorded decisions", spec, versions or "none", "recorded", "", None, "")
+    return VersionInfo("recorded decisions", "recorded", spec, versions or "none", "recorded",
+                       "", None, "")
 
 
 def origin_key(origin: str) -> tuple[str, int]:
@@ -107,9 +110,7 @@ def should_fail(report: DiffReport, fail_on: str | None) -> bool:
     if fail_on is None or report.behavioural is None:
         return False
     counts = report.behavioural.counts
-    if fail_on == "any":
-        return any(counts.values())
-    return counts[{"loosened": LOOSENED, "tightened": TIGHTENED}[fail_on]] > 0
+    return any(counts.values()) if fail_on == "any" else counts[fail_on] > 0
 
 
 def structural_summary(s: StructuralDiff) -> str:

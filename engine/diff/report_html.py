@@ -75,12 +75,12 @@ def _case_rows(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str]
     return rows
 
 
-def _breakdown(title: str, rows: Sequence[Breakdown]) -> str:
+def _breakdown(title: str, key: str, rows: Sequence[Breakdown]) -> str:
     scale = max((r.total for r in rows), default=1)
     body = [(e(r.key), e(r.total), e(r.changed), e(r.loosened), e(r.tightened), e(r.reasons),
              html_parts.bar_svg(r.total, r.loosened, r.tightened, r.reasons, scale))
             for r in rows]
-    head = (e(title.split()[-1]), *fmt.BREAKDOWN_HEAD, "share changed")
+    head = (key, *fmt.BREAKDOWN_HEAD, "share changed")
     return f"<h3>{e(title)}</h3>{_table(head, body, 'num breakdown')}"
 
 
@@ -107,8 +107,7 @@ def _behavioural(report: DiffReport, b: BehaviouralDiff) -> str:
             if rows:
                 parts.append(_table(("case", "from", "outcome", "rules and other differences",
                                      "categories", "band"), rows, "cases"))
-        parts += [_breakdown("By category", b.by_category),
-                  _breakdown("By destination band", b.by_band)]
+        parts += [_breakdown(*breakdown) for breakdown in fmt.breakdowns(b)]
     return "".join(parts) + "</section>"
 
 

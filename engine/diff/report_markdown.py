@@ -116,8 +116,8 @@ def _cases(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], st
                    body + _more(len(changes)), open_=direction == LOOSENED)
 
 
-def _breakdown(title: str, rows: Sequence[Breakdown]) -> list[str]:
-    head = (title.split()[-1], *fmt.BREAKDOWN_HEAD)
+def _breakdown(title: str, key: str, rows: Sequence[Breakdown]) -> list[str]:
+    head = (key, *fmt.BREAKDOWN_HEAD)
     return details(f"<b>{title}</b>", table(head, [fmt.breakdown_row(r) for r in rows]))
 
 
@@ -134,12 +134,12 @@ def _behavioural(report: DiffReport, b: BehaviouralDiff) -> list[str]:
     renamed = fmt.renames(report)
     for direction in DIRECTIONS:
         lines += _cases(b, direction, renamed)
-    return lines + _breakdown("By category", b.by_category) + \
-        _breakdown("By destination band", b.by_band)
+    return lines + [line for bd in fmt.breakdowns(b) for line in _breakdown(*bd)]
 
 
 def _header(report: DiffReport) -> list[str]:
-    rows = [(side, code(v.spec), v.status, v.effective if v.effective_from else "",
+    rows = [(side, code(v.spec) + (f"<br>{code(v.location)}" if v.location != v.spec else ""),
+             v.status, v.effective if v.effective_from else "",
              code(v.digest[:19]) if v.digest else "")
             for side, v in (("old", report.old), ("new", report.new))]
     lines = [f"### {fmt.title(report)}", ""]

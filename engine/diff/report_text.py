@@ -25,7 +25,7 @@ def _field_lines(c: ElementChange) -> list[str]:
 
 def _section(section: Section) -> list[str]:
     shown, hidden = fmt.shown_changes(section)
-    lines = [f"{section.title}"]
+    lines = [section.title]
     for c in shown:
         lines.append(f"  {fmt.SYMBOLS[c.change]} {fmt.heading(c)}")
         lines += _field_lines(c)
@@ -75,11 +75,11 @@ def _change_lines(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, s
     return lines
 
 
-def _breakdown(title: str, rows: Sequence[Breakdown]) -> list[str]:
+def _breakdown(title: str, key: str, rows: Sequence[Breakdown]) -> list[str]:
     if not rows:
         return []
-    head = (title.split()[-1], *fmt.BREAKDOWN_HEAD)
-    return ["", f"{title}", *table([head, *(fmt.breakdown_row(r) for r in rows)])]
+    head = (key, *fmt.BREAKDOWN_HEAD)
+    return ["", title, *table([head, *(fmt.breakdown_row(r) for r in rows)])]
 
 
 def _behavioural(report: DiffReport, b: BehaviouralDiff) -> list[str]:
@@ -87,13 +87,11 @@ def _behavioural(report: DiffReport, b: BehaviouralDiff) -> list[str]:
     lines += [f"skipped: {s.origin}: {s.reason}" for s in b.skipped]
     if not b.total:
         return lines
-    old = "recorded" if report.mode == "replay" else report.old.label.split()[-1]
-    lines += _matrix(b, old, report.new.label.split()[-1])
+    lines += _matrix(b, report.old.version, report.new.version)
     renamed = fmt.renames(report)
     for direction in DIRECTIONS:
         lines += _change_lines(b, direction, renamed)
-    return lines + _breakdown("By category", b.by_category) + \
-        _breakdown("By destination band", b.by_band)
+    return lines + [line for bd in fmt.breakdowns(b) for line in _breakdown(*bd)]
 
 
 def render_text(report: DiffReport) -> str:

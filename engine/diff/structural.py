@@ -71,9 +71,10 @@ class StructuralDiff:
 
 
 def _joined(value: Value | None) -> str | None:
+    """A value as printed: lists in brackets."""
     if value is None:
         return None
-    return ", ".join(value) if isinstance(value, tuple) else value
+    return f"[{', '.join(value)}]" if isinstance(value, tuple) else value
 
 
 def field_change(name: str, old: Value | None, new: Value | None, kind: Kind) -> FieldChange:
@@ -81,8 +82,7 @@ def field_change(name: str, old: Value | None, new: Value | None, kind: Kind) ->
     if isinstance(old, tuple) and isinstance(new, tuple):
         added = tuple(v for v in new if v not in old)
         removed = tuple(v for v in old if v not in new)
-        return FieldChange(name, f"[{', '.join(old)}]", f"[{', '.join(new)}]", added, removed,
-                           prov)
+        return FieldChange(name, _joined(old), _joined(new), added, removed, prov)
     return FieldChange(name, _joined(old), _joined(new), provenance=prov)
 
 
@@ -97,8 +97,6 @@ def _summary(fields: Fields, kind: Kind, side: str) -> tuple[FieldChange, ...]:
     for name in kind.summary:
         if name in fields:
             value = _joined(fields[name])
-            if isinstance(fields[name], tuple):
-                value = f"[{value}]"
             out.append(FieldChange(name, value if side == "old" else None,
                                    value if side == "new" else None))
     return tuple(out)

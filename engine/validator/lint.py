@@ -207,7 +207,39 @@ def wrong_modeline(ctx: Context) -> Iterator[Hit]:
                       line=found[0])
 
 
+def _needs_absent_factor(conj: tuple[Test, ...], absent: frozenset[str]) -> str | None:
+    """A factor no destination has that this conjunction requires, if any."""
+    for t in conj:
+        if t.fact != "destination.factors" or t.neg:
+            continue
+        needed = {t.arg} if t.op == "contains" else set(t.arg) if t.op == "contains_all" \
+            else set(t.arg) if t.op == "contains_any" and set(t.arg) <= absent else set()
+        hit = sorted(needed & absent)
+        if hit:
+            return hit[0]
+    return None
+
+
+def unreachable_factor(ctx: Context) -> Iterator[Hit]:
+    """Every DNF conjunction requires a destination factor that no destination has."""
+    present = frozenset().union(*(d.factors for d in ctx.policy.destinations.values()))
+    absent = frozenset(ctx.policy.factors) - present
+    if not absent:
+        return
+    for rule, entry in ctx.located_rules():
+        conjunctions = conditions.dnf(conditions.to_nnf(effective(rule)), MAX_CONJUNCTIONS)
+        if not conjunctions:
+            continue
+        needs = [_needs_absent_factor(c, absent) for c in conjunctions]
+        if all(needs):
+            yield Hit(entry.doc, where(entry), f"rule `{rule.id}` can never fire: it needs "
+                      f"destination factor `{needs[0]}`, which no destination has",
+                      "assign the factor in destinations.yaml or drop the rule")
+
+
 LINTS: dict[str, Lint] = {
+    "unreachable-factor": Lint(WARNING, unreachable_factor,
+                               "a rule that needs a factor no destination has"),
     "never-fires": Lint(WARNING, never_fires, "a rule whose condition can never hold"),
     "conflicting-rules": Lint(WARNING, conflicting_rules,
                               "two rules with one condition and different outcomes"),
