@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # GCC 14 rejects durable-rules' C sources without this (incompatible pointer types).
 export CFLAGS ?= -Wno-error=incompatible-pointer-types
 
-.PHONY: run test lint typecheck validate fixtures pytest bench report-check clean venv
+.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay report-check clean venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -41,6 +41,16 @@ test: lint typecheck validate fixtures pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_replay.py
+
+bench-replay: $(STAMP)
+	$(BIN)/python bench/bench_replay.py
+
+# Renders the HTML diff report in headless Chromium (Debian package `chromium`) and writes
+# docs/report.png, the screenshot the README shows.
+report-check: $(STAMP)
+	@test -x /usr/bin/chromium || { echo "installing chromium (Debian)"; apt-get install -y -q chromium >/dev/null; }
+	$(BIN)/python tools/report_screenshot.py --output docs/report.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

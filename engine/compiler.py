@@ -9,6 +9,7 @@ the JSON form used for snapshots, digests and the durable-rules ruleset.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from engine import conditions
@@ -68,6 +69,16 @@ class CompiledPolicy:
     @property
     def precedence(self) -> tuple[str, ...]:
         return self.policy.precedence
+
+    @cached_property
+    def rule_index(self) -> dict[str, tuple[int, CompiledRule]]:
+        """Rule id → (position in the policy, rule): findings keep the policy's order."""
+        return {r.id: (i, r) for i, r in enumerate(self.rules)}
+
+    @cached_property
+    def rank(self) -> dict[str, int]:
+        """Outcome → severity rank (0 = most severe) by the policy's precedence."""
+        return {o: i for i, o in enumerate(self.precedence)}
 
     def rules_of(self, scope: str) -> tuple[CompiledRule, ...]:
         return tuple(r for r in self.rules if r.scope == scope)

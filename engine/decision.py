@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine.version import __version__
@@ -103,7 +104,7 @@ def _fmt(value: Any) -> str:
 def render_message(template: str, policy: CompiledPolicy, rule: CompiledRule,
                    case: NormalizedCase, items: tuple[str, ...]) -> str:
     """Fill `{fact}` placeholders; item facts of several items are joined."""
-    chosen = [i for i in case.items if i.id in items] or list(case.items)
+    chosen = [i for i in case.items if i.id in items] if items else list(case.items)
 
     def value(name: str) -> str:
         if name == "items":
@@ -123,11 +124,24 @@ def render_message(template: str, policy: CompiledPolicy, rule: CompiledRule,
             return ", ".join(sorted({_fmt(i.facts.get(name)) for i in chosen}))
         return _fmt(case.facts.get(name))
 
-    return _PLACEHOLDER.sub(lambda m: value(m.group(1)), template)
+    return "".join(part if name is None else value(name) for part, name in _parts(template))
+
+
+@lru_cache(maxsize=4096)
+def _parts(template: str) -> tuple[tuple[str, str | None], ...]:
+    """A template split once into literal text and placeholder names."""
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    for m in _PLACEHOLDER.finditer(template):
+        out.append((template[pos:m.start()], None))
+        out.append(("", m.group(1)))
+        pos = m.end()
+    out.append((template[pos:], None))
+    return tuple(p for p in out if p != ("", None))
 
 
 def _rank(policy: CompiledPolicy, outcome: str) -> int:
-    return policy.precedence.index(outcome)
+    return policy.rank[outcome]
 
 
 def _at_least(policy: CompiledPolicy, outcome: str, floor: str) -> str:
@@ -160,11 +174,12 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
     required: set[str] = set()
     conditions: set[str] = set()
     requests: dict[str, str] = {}
-    for rule in policy.rules:
-        items = hits.get(rule.id)
-        if items is None:
-            continue
-        items = tuple(i for i in case.item_ids if i in items)
+    all_items = case.item_ids
+    # an id the policy does not have is a backend bug: KeyError → engine-error (fail closed)
+    fired = sorted((policy.rule_index[r] for r in hits), key=lambda pair: pair[0])
+    for _, rule in fired:
+        hit = hits[rule.id]
+        items = tuple(i for i in all_items if i in hit)
         findings.append(Finding(rule.id, rule.outcome, rule.title,
                                 render_message(rule.message, policy, rule, case, items),
                                 rule.commitments, rule.basis, items))

@@ -58,6 +58,7 @@ MAX_NODE_JOINS = 100  # `$or` join nodes under one alpha node [128 → error 107
 MAX_NODE_RULES = 200  # rules ending on one alpha node [256 → error 108]
 MAX_STACK = 48  # worst-case alpha stack while matching one record [64 → error 303]
 MAX_PROPERTIES = 200  # properties per record, sid/id/kind included [252 → error 302]
+MAX_RULE_PARTS = 256  # durable rules one IR rule may be split into
 MAX_NUMBER = 1e15
 
 
@@ -228,17 +229,30 @@ def _compare(op: str, test: Test) -> Expr:
     return {key: arg} if op == "$eq" else {op: {key: arg}}
 
 
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": lambda v, r: v == r, "$neq": lambda v, r: v != r, "$lt": lambda v, r: v < r,
+    "$lte": lambda v, r: v <= r, "$gt": lambda v, r: v > r, "$gte": lambda v, r: v >= r}
 _COMPLEMENT = {"$eq": "$neq", "$neq": "$eq", "$lt": "$gte", "$gte": "$lt", "$gt": "$lte",
                "$lte": "$gt"}
 
 
 def _guarded(op: str) -> Callable[[Test], Cond]:
-    """present and op  /  negated: missing or not op (numbers are never NaN)."""
+    """present and op  /  negated: missing or not op (numbers are never NaN).
+
+    A missing number or bool is flattened to 0 / false with `__has` false. When the
+    comparison already gives the right answer at that default, the `__has` test is left
+    out: `gt 10` is just `$gt 10` (0 > 10 is false), its negation just `$lte 10`. That is
+    exactly equivalent and saves a group per test (15 groups per pattern at most).
+    """
     def translate(test: Test) -> Cond:
         has = has_key(test.fact)
+        default = False if _spec(test).type == BOOL else 0
+        arg = _scalar(test)
         if test.neg:
-            return or_([{has: False}, _compare(_COMPLEMENT[op], test)])
-        return and_([{has: True}, _compare(op, test)])
+            cmp = _compare(_COMPLEMENT[op], test)
+            return cmp if _OPS[_COMPLEMENT[op]](default, arg) else or_([{has: False}, cmp])
+        cmp = _compare(op, test)
+        return and_([{has: True}, cmp]) if _OPS[op](default, arg) else cmp
     return translate
 
 
@@ -499,11 +513,6 @@ def _node_problems(node: _Alpha) -> list[str]:
     return out
 
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "$eq": lambda v, r: v == r, "$neq": lambda v, r: v != r, "$lt": lambda v, r: v < r,
-    "$lte": lambda v, r: v <= r, "$gt": lambda v, r: v > r, "$gte": lambda v, r: v >= r}
-
-
 def _max_true(tests: list[tuple[str, Any]]) -> int:
     """Most tests on one key that a single value can pass (a key has one type)."""
     values = [rhs for _, rhs in tests]
@@ -557,8 +566,10 @@ def split(cond: Expr, scope: str) -> list[Expr]:
     if "$and" in cond:
         kids = cond["$and"]
         ors = [i for i, k in enumerate(kids) if "$or" in k]
-        if ors:
-            i = max(ors, key=lambda j: len(kids[j]["$or"]))
+        if ors:  # too many groups: distribute a short one; too wide: cut the widest
+            grouped = count_groups(guarded(scope, cond)) > MAX_GROUPS
+            i = max(ors, key=lambda j: (-len(kids[j]["$or"]), count_groups(kids[j]))
+                    if grouped else (len(kids[j]["$or"]), 0))
             rest = kids[:i] + kids[i + 1:]
             return _pack(kids[i]["$or"], lambda chunk: and_([*rest, or_(chunk)]), scope)
     problem = pattern_problem(guarded(scope, cond))
@@ -571,6 +582,9 @@ def _pack(items: Sequence[Expr], build: Callable[[list[Expr]], Cond],
     out: list[Expr] = []
     i = 0
     while i < len(items):
+        if len(out) > MAX_RULE_PARTS:
+            raise RulesetError(f"a condition would need more than {MAX_RULE_PARTS} durable "
+                               "rules: simplify it (fewer alternatives inside `all`)")
         first = build([items[i]])
         assert isinstance(first, dict)
         if not _fits(first, scope):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from engine.api import evaluate_with
 from engine.cli import main
-from engine.diff import diff_versions, load_pair, read_jsonl, render
+from engine.diff import diff_versions, load_fixtures, load_pair, read_jsonl, render
 from engine.diff.report import DiffReport
 from engine.evaluator import PythonBackend
 from tests.data.diff.demo import cases, write_new, write_old
@@ -121,8 +121,8 @@ def test_markdown_summary_first_details_collapsible(report: DiffReport) -> None:
 
 def test_markdown_of_the_shipped_diff_fits_a_comment() -> None:
     root = Path(__file__).resolve().parent.parent
-    report = diff_versions(*load_pair("echri-baseline@2025.1", "echri-baseline@2026.1",
-                                      root / "policies"))
+    old, new = load_pair("echri-baseline@2025.1", "echri-baseline@2026.1", root / "policies")
+    report = diff_versions(old, new, load_fixtures(root / "fixtures", "echri-baseline"))
     assert len(render(report, "markdown")) < 65536
 
 
@@ -165,3 +165,15 @@ def test_replay_finds_the_decisions_the_new_version_flips(report: DiffReport,
     same = runner.invoke(main, ["replay", "--cases", str(path), "--policy", "demo@2026.1",
                                 "--policy-dir", "pol", "--fail-on", "any"])
     assert same.exit_code == 0 and "no decision changed" in same.stdout
+
+
+def test_markdown_is_cut_to_fit_one_comment(report: DiffReport,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.diff import report_markdown
+
+    full = render(report, "markdown")
+    monkeypatch.setattr(report_markdown, "COMMENT_LIMIT", len(full) - 1)
+    monkeypatch.setattr(report_markdown, "MAX_ITEMS", 2)
+    cut = render(report, "markdown")
+    assert len(cut) < len(full)
+    assert "_… and 1 more (see `--format html` or `json`)_" in cut

@@ -1,9 +1,9 @@
 """The Markdown report, for a pull-request comment: summary first, details collapsed.
 
 GitHub renders `<details>` blocks with Markdown inside when a blank line follows the
-`<summary>`. Long lists are cut at MAX_ITEMS entries per block to keep the comment under
-GitHub's 65,536-character limit; the HTML report lists everything, the JSON report also
-every provenance change.
+`<summary>`. Long lists are cut (at most MAX_ITEMS entries per block, fewer when needed)
+to keep the comment under GitHub's 65,536-character limit; the HTML report lists
+everything, the JSON report also every provenance change.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from engine.diff.report import DiffReport, summary
 from engine.diff.structural import ElementChange, FieldChange, Section, StructuralDiff
 
 MAX_ITEMS = 60
+COMMENT_LIMIT = 60_000  # characters, with a margin under GitHub's 65,536
 
 
 def code(text: str) -> str:
@@ -49,9 +50,9 @@ def details(summary_text: str, body: list[str], open_: bool = False) -> list[str
     return [f"<details{flag}><summary>{summary_text}</summary>", "", *body, "", "</details>", ""]
 
 
-def _more(total: int) -> list[str]:
-    return ["", f"_… and {total - MAX_ITEMS} more (see `--format html` or `json`)_"] \
-        if total > MAX_ITEMS else []
+def _more(total: int, limit: int) -> list[str]:
+    return ["", f"_… and {total - limit} more (see `--format html` or `json`)_"] \
+        if total > limit else []
 
 
 def _field(f: FieldChange, c: ElementChange) -> list[str]:
@@ -71,20 +72,20 @@ def _element(c: ElementChange) -> list[str]:
     return lines + ([f"  - _{more}_"] if more else [])
 
 
-def _section(section: Section) -> list[str]:
+def _section(section: Section, limit: int) -> list[str]:
     shown, hidden = fmt.shown_changes(section)
     counts = ", ".join(f"{section.count(w)} {w}" for w in ("added", "removed", "changed",
                                                            "renamed") if section.count(w))
-    body = [line for c in shown[:MAX_ITEMS] for line in _element(c)] + _more(len(shown))
+    body = [line for c in shown[:limit] for line in _element(c)] + _more(len(shown), limit)
     if hidden:
         body += ["", f"_{hidden} more changed only in provenance (source, as_of, note)_"]
     return details(f"<b>{section.title}</b>: {counts}", body)
 
 
-def _structural(s: StructuralDiff) -> list[str]:
+def _structural(s: StructuralDiff, limit: int) -> list[str]:
     lines = ["#### Structural changes", "", f"_{fmt.LEGEND}_", ""]
     for section in s.sections:
-        lines += _section(section)
+        lines += _section(section, limit)
     if s.bands:
         rows = [(b.code, b.name, b.old, b.new, "; ".join(b.causes)) for b in s.bands]
         lines += details(f"<b>Derived risk bands</b>: {len(s.bands)} destination(s) moved",
@@ -100,20 +101,20 @@ def _matrix(b: BehaviouralDiff) -> list[str]:
     return ["#### Transition matrix", "", *table(head, rows), ""]
 
 
-def _cases(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], str]
-           ) -> list[str]:
+def _cases(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], str],
+           limit: int) -> list[str]:
     changes = b.of(direction)
     if not changes:
         return []
     rows = []
-    for c in changes[:MAX_ITEMS]:
+    for c in changes[:limit]:
         reasons = [f"{label}: {rules}"
                    for label, rules in fmt.rule_changes(c.only_old, c.only_new, renamed)]
         rows.append((code(c.case_id), code(c.origin), f"{code(c.old)} → {code(c.new)}",
                      "<br>".join([*reasons, *c.details])))
     body = table(("case", "from", "outcome", "rules and other differences"), rows, right=9)
     return details(f"<b>{DIRECTION_TITLES[direction]}</b>: {len(changes)}",
-                   body + _more(len(changes)), open_=direction == LOOSENED)
+                   body + _more(len(changes), limit), open_=direction == LOOSENED)
 
 
 def _breakdown(title: str, key: str, rows: Sequence[Breakdown]) -> list[str]:
@@ -121,19 +122,19 @@ def _breakdown(title: str, key: str, rows: Sequence[Breakdown]) -> list[str]:
     return details(f"<b>{title}</b>", table(head, [fmt.breakdown_row(r) for r in rows]))
 
 
-def _behavioural(report: DiffReport, b: BehaviouralDiff) -> list[str]:
+def _behavioural(report: DiffReport, b: BehaviouralDiff, limit: int) -> list[str]:
     lines = ["#### Behavioural changes", "", *(f"- corpus: {c}" for c in b.corpus)]
     if b.skipped:
         lines += [f"- skipped: {len(b.skipped)}", ""]
         lines += details("Skipped inputs", [f"- {code(s.origin)}: {s.reason}"
-                                            for s in b.skipped[:MAX_ITEMS]])
+                                            for s in b.skipped[:limit]])
     lines.append("")
     if not b.total:
         return lines
     lines += _matrix(b)
     renamed = fmt.renames(report)
     for direction in DIRECTIONS:
-        lines += _cases(b, direction, renamed)
+        lines += _cases(b, direction, renamed, limit)
     return lines + [line for bd in fmt.breakdowns(b) for line in _breakdown(*bd)]
 
 
@@ -152,13 +153,22 @@ def _header(report: DiffReport) -> list[str]:
 
 
 def render_markdown(report: DiffReport) -> str:
-    """GitHub-flavoured Markdown for a pull-request comment."""
+    """GitHub-flavoured Markdown for a pull-request comment (cut to fit one comment)."""
+    limit = MAX_ITEMS
+    text = _markdown(report, limit)
+    while len(text) > COMMENT_LIMIT and limit > 1:
+        limit //= 2
+        text = _markdown(report, limit)
+    return text
+
+
+def _markdown(report: DiffReport, limit: int) -> str:
     lines = _header(report)
     if report.declared_changes:
         lines += details(f"Declared changes ({report.new.label}, <code>policy.yaml</code>)",
                          [f"- {c}" for c in report.declared_changes])
     if report.behavioural is not None:
-        lines += _behavioural(report, report.behavioural)
+        lines += _behavioural(report, report.behavioural, limit)
     if report.structural is not None and not report.structural.empty:
-        lines += _structural(report.structural)
+        lines += _structural(report.structural, limit)
     return "\n".join(lines).rstrip() + "\n"
