@@ -42,6 +42,17 @@ def _what_would_change(decision: Decision) -> list[str]:
     return out
 
 
+def _requiring(decision: Decision, policy: CompiledPolicy) -> list[str]:
+    """Rules of the decision that require one of its missing assurances."""
+    missing = set(decision.missing_assurances)
+    out = []
+    for f in decision.findings:
+        entry = policy.rule_index.get(f.rule)
+        if entry and missing & set(entry[1].require_assurances):
+            out.append(f.rule)
+    return out or ["the policy"]
+
+
 def explanation(decision: Decision, policy: CompiledPolicy) -> str:
     """One plain-language paragraph for a licensing officer."""
     head = f"{LABELS[decision.decision]} under {policy.id} {policy.version}."
@@ -54,6 +65,9 @@ def explanation(decision: Decision, policy: CompiledPolicy) -> str:
         more = f" (and {len(decisive) - 1} more rule(s) with the same outcome)" \
             if len(decisive) > 1 else ""
         parts.append(f"Decisive: {first.rule}: {first.message.rstrip('. ')}{more}.")
+    elif decision.missing_assurances:
+        parts.append(f"Decisive: assurances required by {_join(_requiring(decision, policy))} "
+                     "were not provided.")
     others = len(decision.findings) - len(decisive)
     if others:
         parts.append(f"{others} other finding(s) apply with a less severe outcome.")

@@ -114,3 +114,13 @@ def test_invalid_policies_exit_1(tmp_path: Path) -> None:
     (tmp_path / "demo" / "2026.1" / "policy.yaml").write_text("policy: [unclosed\n")
     code, _, err = run("evaluate", str(EXAMPLES[0]), "--policy-dir", str(tmp_path))
     assert code == 1 and "yaml-syntax" in err
+
+
+def test_readme_decision_example_is_current() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("The output of `echri evaluate examples/03")
+    block = readme[readme.index("```json", start) + 7:]
+    shown = json.loads(block[: block.index("```")])
+    code, out, _ = run("evaluate", str(ROOT / "examples" / "03-imsi-catcher-brazil-police.json"),
+                       "--policy-dir", POLICIES)
+    assert code == 0 and json.loads(out) == shown, "README example is stale: regenerate it"
