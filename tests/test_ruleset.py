@@ -341,7 +341,7 @@ def test_flattener_rejects_wrong_types(fact: str, value: Any, error: type) -> No
         flat.encode({fact: value})
 
 
-# --- splitting and sharding at the limits ------------------------------------------------------------
+# --- splitting and sharding at the limits ---------------------------------------------------
 
 def _patterns(shards: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {name: rule["all"][0]["m"] for shard in shards for name, rule in shard.items()}

@@ -98,7 +98,7 @@ def test_stack_model_predicts_error_303() -> None:
         assert net.stack_bound() == n and (net.stack_bound() > MAX_STACK)
         handle = durable_rules_engine.create_ruleset(f"stack-model-{n}", json.dumps(ruleset(n)))
         try:
-            rc, state = durable_rules_engine.assert_fact(handle, record)
+            _, state = durable_rules_engine.assert_fact(handle, record)
             result = durable_rules_engine.start_action_for_state(handle, state)
             message = result[1] if result else None
             while message:

@@ -1,0 +1,238 @@
+"""Benchmark: load, compile and evaluate the baseline policy on each backend, in process.
+
+    .venv/bin/python bench/bench_engine.py                      # 100,000 cases per backend
+    .venv/bin/python bench/bench_engine.py --cases 20000 --json
+    .venv/bin/python bench/bench_engine.py --cases 20000 --profile
+
+Per backend: time to load + validate + compile one version and to build the backend;
+end-to-end throughput (case dict → Decision with findings and explanation through
+`PolicyStore.evaluate`, contract check included), µs per case at p50/p99, peak RSS and RSS
+growth over the run, and where a case's time goes (contract check, normalisation, backend,
+decision). Cases come from engine.generator with a fixed seed; a pool of distinct cases is
+generated first and cycled, so generation is not measured. No assertions: targets are
+printed next to the measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import multiprocessing
+import pstats
+import resource
+import sys
+import time
+from array import array
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import engine  # noqa: E402
+from engine.api import PolicyStore  # noqa: E402
+from engine.cases import check_case, normalize  # noqa: E402
+from engine.decision import decide  # noqa: E402
+from engine.generator import generate_cases  # noqa: E402
+
+TARGETS = {"cases_per_s": 10_000, "p99_us": 1_000, "load_compile_s": 1.0, "rss_growth_mb": 5.0}
+POOL = 20_000
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policy-dir", type=Path, default=ROOT / "policies")
+    parser.add_argument("--version", default="2026.1", help="version to load and evaluate")
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backends", default="durable,python")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile the durable path once (cProfile, top 15)")
+    return parser.parse_args()
+
+
+def load_one(policy_dir: Path, version: str) -> tuple[PolicyStore, float]:
+    dirs = sorted(policy_dir.glob(f"*/{version}"))
+    if not dirs:
+        raise SystemExit(f"no version `{version}` under {policy_dir}")
+    start = time.perf_counter()
+    store = engine.load(dirs[0])
+    return store, time.perf_counter() - start
+
+
+def run_backend(name: str, args: argparse.Namespace, pool: list[dict[str, Any]]
+                ) -> dict[str, Any]:
+    store, load_s = load_one(args.policy_dir, args.version)
+    (policy,) = (p for versions in store.versions.values() for p in versions.values())
+    start = time.perf_counter()
+    backend = store.backend(policy, name)
+    build_s = time.perf_counter() - start
+    version = policy.version
+    for data in pool[:2000]:  # warm up caches (schema validator, encoders)
+        store.evaluate(data, policy_version=version, backend=name)
+    timings = array("q", [0]) * args.cases  # allocated before measuring RSS
+    gc.collect()
+    rss_start = rss_mb()
+    clock = time.perf_counter_ns
+    decisions: dict[str, int] = {}
+    start = time.perf_counter()
+    for i in range(args.cases):
+        data = pool[i % len(pool)]
+        t0 = clock()
+        decision = store.evaluate(data, policy_version=version, backend=name)
+        timings[i] = clock() - t0
+        decisions[decision.decision] = decisions.get(decision.decision, 0) + 1
+    total_s = time.perf_counter() - start
+    gc.collect()
+    rss_end = rss_mb()
+    ordered = sorted(timings)
+    result = {
+        "backend": name, "policy": f"{policy.id} {version}", "rules": len(policy.rules),
+        "load_validate_compile_s": round(load_s, 3), "backend_build_s": round(build_s, 4),
+        "cases": args.cases, "cases_per_s": round(args.cases / total_s),
+        "p50_us": round(ordered[len(ordered) // 2] / 1000, 1),
+        "p99_us": round(ordered[int(len(ordered) * 0.99)] / 1000, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_growth_mb": round(rss_end - rss_start, 2),
+        "decisions": dict(sorted(decisions.items())),
+        "stages_us": stages(store, policy, backend, pool[:10_000]),
+    }
+    if name == "durable":
+        result["shards"] = getattr(backend, "shard_counts", None)
+        result["durable_detail_us"] = durable_detail(backend, policy, pool[:10_000])
+    return result
+
+
+def isolated(name: str, args: argparse.Namespace, pool: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run one backend in a forked child, so that peak RSS belongs to that backend alone."""
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as workers:
+        return workers.apply(run_backend, (name, args, pool))
+
+
+def _per_case(fn: Any, items: list[Any]) -> float:
+    start = time.perf_counter()
+    for item in items:
+        fn(item)
+    return round((time.perf_counter() - start) / len(items) * 1e6, 1)
+
+
+def stages(store: PolicyStore, policy: Any, backend: Any, pool: list[dict[str, Any]]
+           ) -> dict[str, float]:
+    """µs per case of each step `PolicyStore.evaluate` runs."""
+    norms = [normalize(d, policy) for d in pool]
+    hits = [backend.evaluate(n) for n in norms]
+    pairs = list(zip(norms, hits, strict=True))
+    return {
+        "check_case": _per_case(check_case, pool),
+        "select_version": _per_case(store.select, pool),
+        "normalize": _per_case(lambda d: normalize(d, policy), pool),
+        "backend_evaluate": _per_case(backend.evaluate, norms),
+        "decide_and_explain": _per_case(lambda p: decide(policy, p[0], p[1], backend.name),
+                                        pairs),
+    }
+
+
+def durable_detail(backend: Any, policy: Any, pool: list[dict[str, Any]]) -> dict[str, Any]:
+    """Inside the durable backend: building the JSON records vs the C engine, per record."""
+    norms = [normalize(d, policy) for d in pool]
+    out: dict[str, Any] = {}
+    for scope_name, scope in backend._scopes.items():
+        facts = [n.facts for n in norms] if scope_name == "case" else \
+            [i.facts for n in norms for i in n.items]
+        payloads = [scope.encode(f) for f in facts]
+        names: set[str] = set()
+
+        def run(payload: str, s: Any = scope, names: set[str] = names) -> None:
+            for shard in s.shards:
+                backend._run(shard, payload, s.retract, names)
+
+        out[scope_name] = {
+            "records_per_case": round(len(facts) / len(norms), 2),
+            "record_bytes": round(sum(map(len, payloads)) / len(payloads)),
+            "encode_us": _per_case(scope.encode, facts),
+            "engine_us": _per_case(run, payloads),
+        }
+    return out
+
+
+def profile(args: argparse.Namespace, pool: list[dict[str, Any]]) -> str:
+    store, _ = load_one(args.policy_dir, args.version)
+    (policy,) = (p for versions in store.versions.values() for p in versions.values())
+    store.backend(policy, "durable")
+    cases = pool[:min(len(pool), 20_000)]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for data in cases:
+        store.evaluate(data, policy_version=policy.version, backend="durable")
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(15)
+    return f"cProfile of the durable path over {len(cases)} cases (top 15, cumulative)\n" + \
+        text.getvalue()
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    rows = [("metric", *(r["backend"] for r in results), "target")]
+    metrics = [("load_validate_compile_s", "load + validate + compile (s)", "load_compile_s"),
+               ("backend_build_s", "backend build (s)", None),
+               ("cases_per_s", "cases/s end to end", "cases_per_s"),
+               ("p50_us", "p50 µs/case", None), ("p99_us", "p99 µs/case", "p99_us"),
+               ("peak_rss_mb", "peak RSS (MB)", None),
+               ("rss_growth_mb", "RSS growth (MB)", "rss_growth_mb")]
+    for key, label, target in metrics:
+        goal = TARGETS.get(target or "")
+        sign = "≥" if target == "cases_per_s" else "≤"
+        rows.append((label, *(str(r[key]) for r in results),
+                     f"{sign} {goal:,}" if goal is not None else ""))
+    for stage in results[0]["stages_us"]:
+        rows.append((f"  {stage} µs", *(str(r["stages_us"][stage]) for r in results), ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    head = results[0]
+    lines.insert(0, f"{head['policy']} ({head['rules']} rules), {head['cases']:,} cases per "
+                    "backend")
+    for r in results:
+        if "durable_detail_us" in r:
+            lines.append(f"durable shards {r['shards']}; per record: "
+                         + json.dumps(r["durable_detail_us"]))
+        lines.append(f"{r['backend']} decisions: {r['decisions']}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    args = options()
+    store, _ = load_one(args.policy_dir, args.version)
+    (policy,) = (p for versions in store.versions.values() for p in versions.values())
+    pool = list(generate_cases(policy, min(args.cases, POOL), seed=args.seed))
+    first, last = policy.policy.effective_from, policy.policy.effective_until or "9999-12-31"
+    for data in pool:  # cases carry dates across both versions: keep them in this one's
+        data["submitted"] = min(max(str(data["submitted"]), first), last)
+    del store
+    results = [isolated(name, args, pool) for name in args.backends.split(",")]
+    if args.json:
+        print(json.dumps({"targets": TARGETS, "results": results}, indent=2))
+    else:
+        print(table(results))
+    if args.profile:
+        print()
+        print(profile(args, pool))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
