@@ -127,13 +127,20 @@ def _relative(repo: Path, path: Path, spec: str) -> str:
         raise _fail(f"`{path}` is outside the git repository `{repo}`", spec) from None
 
 
-def _load_git(spec: _Spec, rel: str | None = None) -> LoadedVersion:
+def _checked_repo(spec: _Spec) -> Path:
+    """The repository of a git spec, after checking that its revision exists."""
     assert spec.ref is not None
     repo = _repo(spec.text)
     try:
         gitread.check_revision(repo, spec.ref)
     except gitread.GitError:
         raise _fail(f"unknown git revision `{spec.ref}`", spec.text) from None
+    return repo
+
+
+def _load_git(spec: _Spec, rel: str | None = None) -> LoadedVersion:
+    assert spec.ref is not None
+    repo = _checked_repo(spec)
     if rel is None:
         assert spec.path is not None
         rel = _relative(repo, spec.path, spec.text)
@@ -198,9 +205,5 @@ def load_pair(old: str, new: str, policy_dir: Path = Path("policies")
 
 def _load_bare(spec: _Spec, other: LoadedVersion) -> LoadedVersion:
     assert spec.ref is not None
-    repo = _repo(spec.text)
-    try:
-        gitread.check_revision(repo, spec.ref)
-    except gitread.GitError:
-        raise _fail(f"unknown git revision `{spec.ref}`", spec.text) from None
+    repo = _checked_repo(spec)
     return _load_git(spec, _counterpart(repo, spec.ref, other))
