@@ -90,16 +90,18 @@ def render_text(decision: Decision, width: int = 88) -> str:
     lines = [f"case {decision.case_id}: {decision.decision.upper()}",
              f"policy {decision.policy['id']} {decision.policy['version']} "
              f"({decision.policy['digest'][:19]}…), backend {decision.backend}", ""]
-    lines += textwrap.wrap(decision.explanation, width)
+    lines += textwrap.wrap(decision.explanation, width, break_on_hyphens=False)
     if decision.findings:
         lines += ["", "findings:"]
         for f in decision.findings:
             items = f" [items: {', '.join(f.items)}]" if f.items else ""
             lines.append(f"  - {f.outcome:<23} {f.rule}{items}")
             lines += textwrap.wrap(f.message, width, initial_indent="      ",
-                                   subsequent_indent="      ")
+                                   subsequent_indent="      ", break_on_hyphens=False)
             if f.basis:
-                lines.append(f"      basis: {'; '.join(f.basis)}")
+                lines += textwrap.wrap(f"basis: {'; '.join(f.basis)}", width,
+                                       initial_indent="      ", subsequent_indent="        ",
+                                       break_on_hyphens=False)
     for title, values in (("required assurances", decision.required_assurances),
                           ("missing assurances", decision.missing_assurances)):
         if values:
