@@ -34,7 +34,15 @@ class PolicyLoadError(DiagnosticError):
 
 
 class VersionSelectionError(LookupError):
-    """No policy version is in force for the date, or the requested one does not exist."""
+    """No policy version is in force for the date, or the requested one does not exist.
+
+    `kind` says which: `unknown-policy`, `ambiguous-policy` (several loaded, none named),
+    `unknown-version` or `not-in-force`.
+    """
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 class BackendUnavailable(RuntimeError):
@@ -55,11 +63,14 @@ class PolicyStore:
     def _policy_id(self, policy_id: str | None) -> str:
         if policy_id is not None:
             if policy_id not in self.versions:
-                raise VersionSelectionError(f"unknown policy `{policy_id}`")
+                raise VersionSelectionError(
+                    f"unknown policy `{policy_id}` (known: {', '.join(self.policy_ids)})",
+                    "unknown-policy")
             return policy_id
         if len(self.versions) != 1:
             raise VersionSelectionError(
-                f"several policies are loaded ({', '.join(self.policy_ids)}): name one")
+                f"several policies are loaded ({', '.join(self.policy_ids)}): name one",
+                "ambiguous-policy")
         return next(iter(self.versions))
 
     def get(self, version: str, policy_id: str | None = None) -> CompiledPolicy:
@@ -69,7 +80,8 @@ class PolicyStore:
         except KeyError:
             known = ", ".join(sorted(self.versions[pid]))
             raise VersionSelectionError(
-                f"policy `{pid}` has no version `{version}` (known: {known})") from None
+                f"policy `{pid}` has no version `{version}` (known: {known})",
+                "unknown-version") from None
 
     def in_force(self, day: str, policy_id: str | None = None) -> CompiledPolicy:
         """The released version in force on `day` (YYYY-MM-DD)."""
@@ -84,7 +96,8 @@ class PolicyStore:
             if best is None or p.effective_from > best.policy.effective_from:
                 best = cp
         if best is None:
-            raise VersionSelectionError(f"no released version of `{pid}` is in force on {day}")
+            raise VersionSelectionError(
+                f"no released version of `{pid}` is in force on {day}", "not-in-force")
         return best
 
     def select(self, case: Mapping[str, Any], version: str | None = None,

@@ -360,10 +360,10 @@ def compare(expect: Expect, decision: Decision) -> tuple[Mismatch, ...]:
     return tuple(m for m in out if m is not None)
 
 
-def _selection_error(store: PolicyStore, fixture: Fixture, exc: Exception) -> Diagnostic:
-    # VersionSelectionError has no kind: the message tells which key to point at
+def _selection_error(store: PolicyStore, fixture: Fixture,
+                     exc: VersionSelectionError) -> Diagnostic:
     hint, line = None, None
-    if "unknown policy" in str(exc) or "several policies" in str(exc):
+    if exc.kind in ("unknown-policy", "ambiguous-policy"):
         line = fixture.lines.get("policy", 1)
         hint = (f"known policies: {', '.join(store.policy_ids)}; put fixtures under "
                 "fixtures/<policy-id>/ or set `policy:` in the fixture")
