@@ -1,6 +1,6 @@
 """The pure-Python backend: closures over the rule IR. It is the oracle for durable-rules.
 
-Semantics (shared with engine/ruleset.py, checked by the differential tests): a fact
+Semantics (shared with engine/ruleset/, checked by the differential tests): a fact
 absent from the fact mapping is *missing*; every test except `exists` is false on a missing
 fact, and `neg` inverts a test after that. Set facts are frozensets and never missing;
 `exists` on a set means non-empty.

@@ -3,8 +3,8 @@
 Each operator states which fact types it applies to, what argument it takes and how the
 pure-Python backend evaluates it on a *present* value. Missing values are handled once, by
 the evaluator: every test except `exists` is false on a missing fact. The durable-rules
-translation of each operator lives in engine/ruleset.py (`DURABLE_TESTS`), keyed by the same
-names, so both backends cover exactly this table.
+translation of each operator lives in engine/ruleset/translate.py (`DURABLE_TESTS`), keyed by
+the same names, so both backends cover exactly this table.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Usage pattern (see /work/shared/reference/durable_rules.md §0 for the measurements behind it):
 
-- the rulesets of engine/ruleset.py, with short keys (`compact`: records about 3x smaller);
+- the rulesets of engine/ruleset/, with short keys (`compact`: records about 3x smaller);
 - one ruleset handle per (policy version, scope, shard), created once with a unique name in
   the extension's process-global handle table; never deleted (`delete_ruleset` and
   `delete_state` have crash and leak paths);

@@ -1,4 +1,4 @@
-"""The durable-rules ruleset compiler (engine/ruleset.py): pure data, no engine needed.
+"""The durable-rules ruleset compiler (engine/ruleset/): pure data, no engine needed.
 
 Translations are snapshot-tested per operator and fact type, positive and negated, then
 checked against the oracle's semantics with `durable_match`, a small model of how the engine

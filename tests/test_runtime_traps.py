@@ -1,6 +1,6 @@
 """One test per durable-rules trap (/work/shared/reference/durable_rules.md) the adapter avoids.
 
-Each test fails if engine/ruleset.py or engine/runtime.py fell into the trap. Parts that
+Each test fails if engine/ruleset/ or engine/runtime.py fell into the trap. Parts that
 could hang the interpreter (`create_ruleset` loops forever past 512 tests under one node)
 run in a subprocess with a timeout.
 """
