@@ -12,32 +12,31 @@ from engine.ruleset.keys import fact_key, has_key, member_key, nonempty_key
 from engine.ruleset.limits import MAX_NUMBER, Cond, Expr, RulesetError
 
 
-def and_(parts: Iterable[Cond]) -> Cond:
+def _combine(parts: Iterable[Cond], key: str, absorbing: bool) -> Cond:
+    """Flatten nested `key` groups, drop neutral constants and duplicates.
+
+    `absorbing` is the constant that decides the whole group (False for $and, True for $or);
+    its negation is the neutral element, and an empty group is that neutral element.
+    """
     out: list[Expr] = []
     for p in parts:
-        if p is False:
-            return False
-        if p is True:
+        if p is absorbing:
+            return absorbing
+        if p is (not absorbing):
             continue
         assert isinstance(p, dict)
-        for q in p.get("$and", [p]):
+        for q in p.get(key, [p]):
             if q not in out:
                 out.append(q)
-    return True if not out else out[0] if len(out) == 1 else {"$and": out}
+    return (not absorbing) if not out else out[0] if len(out) == 1 else {key: out}
+
+
+def and_(parts: Iterable[Cond]) -> Cond:
+    return _combine(parts, "$and", False)
 
 
 def or_(parts: Iterable[Cond]) -> Cond:
-    out: list[Expr] = []
-    for p in parts:
-        if p is True:
-            return True
-        if p is False:
-            continue
-        assert isinstance(p, dict)
-        for q in p.get("$or", [p]):
-            if q not in out:
-                out.append(q)
-    return False if not out else out[0] if len(out) == 1 else {"$or": out}
+    return _combine(parts, "$or", True)
 
 
 def _scalar(test: Test) -> str | int | float | bool:
