@@ -41,6 +41,7 @@ test: lint typecheck validate fixtures pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_batch.py
 	$(BIN)/python bench/bench_replay.py
 
 bench-replay: $(STAMP)
