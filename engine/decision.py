@@ -153,7 +153,9 @@ def _unknown_finding(unknown: Iterable[UnknownId], all_items: tuple[str, ...]) -
     items: set[str] = set()
     for u in unknown:
         hint = f" ({u.help})" if u.help else ""
-        parts.append(f"`{u.field}` has unknown value `{u.value}`{hint}")
+        part = f"`{u.field}` has unknown value `{u.value}`{hint}"
+        if part not in parts:  # the same misspelt id given twice is reported once
+            parts.append(part)
         items.update(u.items or all_items)
     outcome, title = BUILTIN_FINDINGS[UNKNOWN_ID]
     return Finding(UNKNOWN_ID, outcome, title,

@@ -281,3 +281,9 @@ def test_version_selection_by_date(tmp_path: Path) -> None:
         store.in_force("2024-12-31")
     with pytest.raises(VersionSelectionError, match="no version `2030.1`"):
         store.get("2030.1")
+
+
+def test_a_repeated_unknown_id_is_reported_once(policy: CompiledPolicy) -> None:
+    d = decide(policy, case(assurances=["x", "x"]))
+    unknown = next(f for f in d["findings"] if f["rule"] == "unknown-id")
+    assert unknown["message"].count("`x`") == 1
