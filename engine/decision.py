@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from engine.explain import explanation
 from engine.version import __version__
 
 if TYPE_CHECKING:
@@ -170,8 +171,6 @@ def _sorted(policy: CompiledPolicy, findings: Iterable[Finding]) -> tuple[Findin
 def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tuple[str, ...]],
            backend: str) -> Decision:
     """Turn the hits of one evaluation into a Decision (explanation included)."""
-    from engine.explain import explanation
-
     findings: list[Finding] = []
     required: set[str] = set()
     conditions: set[str] = set()
@@ -230,16 +229,12 @@ def _fail_closed(case: NormalizedCase) -> Finding:
 
 
 def _with_explanation(decision: Decision, text: str) -> Decision:
-    from dataclasses import replace
-
     return replace(decision, explanation=text)
 
 
 def engine_error(policy: CompiledPolicy, case_id: str, backend: str,
                  error: BaseException) -> Decision:
     """The fail-closed decision for an exception during evaluation."""
-    from engine.explain import explanation
-
     outcome, title = BUILTIN_FINDINGS[ENGINE_ERROR]
     finding = Finding(ENGINE_ERROR, outcome, title,
                       f"evaluation failed with {type(error).__name__}: {error}; "
