@@ -19,11 +19,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.diagnostics import Diagnostic, DiagnosticError, suggest
-from engine.model import UNKNOWN_BAND, canonical_entry
-from engine.schemas import check_data, is_valid_fast
+from engine.model import CONTROL_ENTRY, UNKNOWN_BAND, canonical_entry
+from engine.schemas import check_data, is_valid_fast, scan
 
 if TYPE_CHECKING:
     from engine.compiler import CompiledPolicy
+
+
+# Separates an item id from a view number in view keys; the case contract bans control
+# characters in ids, so a key can never equal another item's id.
+VIEW_SEP = "\x1f"
 
 
 class CaseError(DiagnosticError):
@@ -39,10 +44,34 @@ class UnknownId:
 
 
 @dataclass(frozen=True, slots=True)
+class Classification:
+    categories: tuple[str, ...]  # every candidate category, most severe first
+    conflict: str | None  # the declared category when the control entries map elsewhere
+    mapped: frozenset[str]  # mapped control-entry prefixes (the `item.control_entries` fact)
+    given: tuple[str, ...]  # well-formed entries as given, canonical form
+    unmapped: tuple[str, ...]  # well-formed entries the policy does not map
+
+
+@dataclass(frozen=True, slots=True)
 class ItemFacts:
     id: str
-    facts: dict[str, Any]  # case facts + item facts
+    facts: dict[str, Any]  # case facts + item facts of the primary view
+    category: str | None  # primary (most severe) candidate; None when unclassified
+    categories: tuple[str, ...] = ()  # every candidate category, most severe first
+    views: tuple[dict[str, Any], ...] = ()  # the facts under each candidate category
+    given_entries: tuple[str, ...] = ()
+    unmapped_entries: tuple[str, ...] = ()
+    conflict: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """An item under one candidate category: item rules are evaluated once per view."""
+
+    key: str  # unique in the case: the item id for the primary view
+    item: str
     category: str | None
+    facts: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +81,11 @@ class NormalizedCase:
     facts: dict[str, Any]  # case facts
     items: tuple[ItemFacts, ...]
     unknown: tuple[UnknownId, ...]
+    views: tuple[ItemView, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.views:  # built by hand (tests, tools): one view per item as given
+            object.__setattr__(self, "views", _views(self.items))
 
     @property
     def item_ids(self) -> tuple[str, ...]:
@@ -62,9 +96,24 @@ class NormalizedCase:
         return tuple(i.id for i in self.items if i.category is None)
 
 
+CASE_MAX_DEPTH = 32  # the case schema nests 4 levels: anything deeper is refused up front
+
+
 def check_case(data: Any, source: str | None = None) -> None:
-    """Raise CaseError listing every contract violation of `data`."""
-    problems = [] if is_valid_fast("case", data) else check_data("case", data, source)
+    """Raise CaseError listing every contract violation of `data`.
+
+    One iterative walk first refuses what no schema check can be trusted with: nesting deeper
+    than CASE_MAX_DEPTH, NaN and infinities, integers beyond ±2^53 and lone surrogates, at
+    their JSON paths. fastjsonschema then answers the common valid case; an invalid one goes
+    through jsonschema to list its problems, and fails closed if that finds none.
+    """
+    flaws = scan(data, CASE_MAX_DEPTH)
+    if flaws:
+        raise CaseError([Diagnostic(f.code, f.message, source) for f in flaws])
+    problems = [] if is_valid_fast("case", data) else (
+        check_data("case", data, source) or [Diagnostic(
+            "schema", "the case breaks the input contract (the fast schema check rejected it, "
+            "the full one found no reason)", source)])
     if not problems and isinstance(data, dict):
         seen: set[str] = set()
         for i, item in enumerate(data.get("items", ())):
@@ -153,10 +202,13 @@ class _Normalizer:
         entries = list(entries)
         f["intermediaries.count"] = len(entries)
         roles, bands = set(), set()
+        stated = bool(entries)
         for e in entries:
             role = self.vocab_id("intermediaries.role", e.get("role"), "intermediary_roles")
             if role:
                 roles.add(role)
+            else:
+                stated = False
             code = e.get("country")
             if code is not None:
                 dest = self.p.destinations.get(code)
@@ -164,6 +216,7 @@ class _Normalizer:
                     self.vocab_id("intermediaries.country", code, "destinations")
                 bands.add(dest.band if dest else UNKNOWN_BAND)
         f["intermediaries.roles"] = frozenset(roles)
+        f["intermediaries.roles_stated"] = stated
         f["intermediaries.bands"] = frozenset(bands)
 
     def exporter(self, f: dict[str, Any], ex: Mapping[str, Any]) -> None:
@@ -179,23 +232,36 @@ class _Normalizer:
         if value is not None:
             f[name] = value
 
-    def classify(self, item: Mapping[str, Any]) -> tuple[str | None, frozenset[str]]:
-        """Category of an item and the mapped control entries (see DESIGN.md)."""
-        candidates: set[str] = set()
-        entries: set[str] = set()
+    def classify(self, item: Mapping[str, Any]) -> Classification:
+        """Every candidate category of an item (see DESIGN.md, Classification)."""
+        item_id = str(item["id"])
+        mapped: dict[str, str] = {}  # mapped prefix → category, in the order given
+        given: list[str] = []
+        unmapped: list[str] = []
         for raw in item.get("control_entries") or ():
             entry = canonical_entry(raw)
-            mapped = self.match_entry(entry)
-            if mapped is not None:
-                entries.add(mapped)
-                candidates.add(self.p.control_map[mapped])
-        explicit = self.vocab_id(f"items[{item['id']}].category", item.get("category"),
-                                 "categories", items=(str(item["id"]),))
-        if explicit is not None:
-            candidates.add(explicit)
-        if not candidates:
-            return None, frozenset(entries)
-        return max(sorted(candidates), key=self.risk_rank), frozenset(entries)
+            if not CONTROL_ENTRY.fullmatch(entry):
+                self.unknown.append(UnknownId(
+                    f"items[{item_id}].control_entries", str(raw),
+                    "not a control-list entry: expected a form such as `5A001.j`",
+                    (item_id,)))
+                continue
+            given.append(entry)
+            prefix = self.match_entry(entry)
+            if prefix is None:
+                unmapped.append(entry)
+            else:
+                mapped[prefix] = self.p.control_map[prefix]
+        declared = self.vocab_id(f"items[{item_id}].category", item.get("category"),
+                                 "categories", items=(item_id,))
+        candidates = set(mapped.values())
+        if declared is not None:
+            candidates.add(declared)
+        # most severe first, ties by id: the first candidate is the item's primary category
+        ordered = tuple(sorted(candidates, key=lambda c: (-self.risk_rank(c), c)))
+        conflict = declared is not None and bool(mapped) and declared not in mapped.values()
+        return Classification(ordered, declared if conflict else None,
+                              frozenset(mapped), _unique(given), _unique(unmapped))
 
     def match_entry(self, entry: str) -> str | None:
         parts = entry.split(".")
@@ -208,25 +274,34 @@ class _Normalizer:
     def risk_rank(self, category: str) -> int:
         levels = self.p.policy.risk_levels
         risk = self.p.policy.categories[category].risk
-        # ties keep the first of the sorted ids: max() returns the first maximal element
         return levels.index(risk) if risk in levels else len(levels)
 
     def item_facts(self, item: Mapping[str, Any], case: dict[str, Any]) -> ItemFacts:
-        category, entries = self.classify(item)
-        f = dict(case)
-        f["item.classified"] = category is not None
-        f["item.control_entries"] = entries
-        if category is not None:
-            cat = self.p.policy.categories[category]
-            f["item.category"] = category
-            f["item.groups"] = frozenset(cat.groups)
-            f["item.risk"] = cat.risk
-        else:
-            f["item.groups"] = frozenset()
-        self.put(f, "item.value", _amount(item.get("value")))
-        self.put(f, "item.quantity", _amount(item.get("quantity")))
-        self.put(f, "item.description", _text(item.get("description")))
-        return ItemFacts(str(item["id"]), f, category)
+        c = self.classify(item)
+        base = dict(case)
+        base["item.classified"] = bool(c.categories)
+        base["item.control_entries"] = c.mapped
+        self.put(base, "item.value", _amount(item.get("value")))
+        self.put(base, "item.quantity", _amount(item.get("quantity")))
+        self.put(base, "item.description", _text(item.get("description")))
+        views = []
+        for category in c.categories or (None,):
+            f = dict(base)
+            if category is None:
+                f["item.groups"] = frozenset()
+            else:
+                cat = self.p.policy.categories[category]
+                f["item.category"] = category
+                f["item.groups"] = frozenset(cat.groups)
+                f["item.risk"] = cat.risk
+            views.append(f)
+        item_id = str(item["id"])
+        return ItemFacts(item_id, views[0], c.categories[0] if c.categories else None,
+                         c.categories, tuple(views), c.given, c.unmapped, c.conflict)
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
 
 
 def _text(value: Any) -> str | None:
@@ -244,10 +319,24 @@ def normalize(data: Mapping[str, Any], policy: CompiledPolicy) -> NormalizedCase
     if all(v is not None for v in values):
         total = _amount(sum(values))
         case["case.total_value"] = total
-    case["case.categories"] = frozenset(i.category for i in items if i.category)
+    case["case.categories"] = frozenset(c for i in items for c in i.categories)
     for i in items:  # case facts computed from items are visible to item rules too
-        i.facts["case.categories"] = case["case.categories"]
-        if "case.total_value" in case:
-            i.facts["case.total_value"] = case["case.total_value"]
+        for facts in i.views:
+            facts["case.categories"] = case["case.categories"]
+            if "case.total_value" in case:
+                facts["case.total_value"] = case["case.total_value"]
     return NormalizedCase(str(data["case_id"]), str(data["submitted"]), case, items,
                           tuple(n.unknown))
+
+
+def _views(items: tuple[ItemFacts, ...]) -> tuple[ItemView, ...]:
+    """One view per (item, candidate category); keys are unique (item ids are)."""
+    out: list[ItemView] = []
+    for item in items:
+        for k, facts in enumerate(item.views or (item.facts,)):
+            key = item.id if k == 0 else f"{item.id}{VIEW_SEP}{k}"
+            category = item.categories[k] if item.categories else item.category
+            out.append(ItemView(key, item.id, category, facts))
+    if len({v.key for v in out}) != len(out):  # ids cannot hold VIEW_SEP (case contract)
+        raise ValueError("item view keys are not unique")
+    return tuple(out)

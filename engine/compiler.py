@@ -15,7 +15,7 @@ from typing import Any
 from engine import conditions
 from engine.conditions import Node
 from engine.evaluator import compile_condition
-from engine.facts import is_item_fact
+from engine.facts import FACTS, is_item_fact
 from engine.model import UNKNOWN_BAND, Citation, Policy, Rule
 
 
@@ -121,7 +121,7 @@ def compile_rule(policy: Policy, rule: Rule) -> CompiledRule:
     cond = when
     if rule.field is not None:  # information requirement: fires when the field is missing
         cond = conditions.All((when, conditions.Test(rule.field, "exists", False)))
-    nnf = conditions.to_nnf(cond)
+    nnf = _presence(conditions.to_nnf(cond))
     scope = "item" if any(is_item_fact(f) for f in conditions.facts_used(nnf)) else "case"
     return CompiledRule(
         id=rule.id, scope=scope, condition=nnf, readable=conditions.render(cond),
@@ -129,6 +129,18 @@ def compile_rule(policy: Policy, rule: Rule) -> CompiledRule:
         commitments=rule.commitments, basis=_basis(policy, rule.basis),
         require_assurances=rule.require_assurances, conditions=rule.conditions,
         field=rule.field, request=rule.request)
+
+
+def _presence(node: Node) -> Node:
+    """`exists` on a set fact with a presence fact becomes a test of that bool fact."""
+    if isinstance(node, conditions.Test):
+        spec = FACTS.get(node.fact)
+        if node.op == "exists" and spec is not None and spec.presence is not None:
+            return conditions.Test(spec.presence, "equals", bool(node.arg), node.neg)
+        return node
+    children = tuple(_presence(c) for c in node.children)
+    return conditions.All(children) if isinstance(node, conditions.All) \
+        else conditions.AnyOf(children)
 
 
 def derive_band(policy: Policy, facts: dict[str, Any]) -> str:

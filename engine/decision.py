@@ -19,14 +19,18 @@ from engine.explain import explanation
 from engine.version import __version__
 
 if TYPE_CHECKING:
-    from engine.cases import NormalizedCase, UnknownId
+    from engine.cases import ItemView, NormalizedCase, UnknownId
     from engine.compiler import CompiledPolicy, CompiledRule
 
 ENGINE_ERROR, UNKNOWN_ID, FAIL_CLOSED = "engine-error", "unknown-id", "fail-closed"
+CATEGORY_CONFLICT, UNMAPPED_ENTRY = "category-conflict", "unmapped-entry"
 BUILTIN_FINDINGS = {
     ENGINE_ERROR: ("refer", "Engine error: the case could not be evaluated"),
     UNKNOWN_ID: ("request_information", "Unknown ids in the application"),
     FAIL_CLOSED: ("request_information", "Approval withheld: the case is incomplete"),
+    CATEGORY_CONFLICT: ("request_information",
+                        "Declared category disagrees with the control entries"),
+    UNMAPPED_ENTRY: ("request_information", "Control entries this policy does not map"),
 }
 APPROVALS = ("approve", "approve_with_conditions")
 
@@ -103,9 +107,25 @@ def _fmt(value: Any) -> str:
 
 
 def render_message(template: str, policy: CompiledPolicy, rule: CompiledRule,
-                   case: NormalizedCase, items: tuple[str, ...]) -> str:
-    """Fill `{fact}` placeholders; item facts of several items are joined."""
-    chosen = [i for i in case.items if i.id in items] if items else list(case.items)
+                   case: NormalizedCase, views: tuple[ItemView, ...]) -> str:
+    """Fill `{fact}` placeholders for the item views a rule fired on.
+
+    A template that names item facts (`item.*`, `category`) and concerns several views is
+    rendered once per view and the distinct texts are joined with "; ", so each value stays
+    next to its own item.
+    """
+    parts = _parts(template)
+    per_item = any(name is not None and (name.startswith("item.") or name == "category")
+                   for _, name in parts)
+    if per_item and len(views) > 1:
+        texts = (_render(parts, policy, rule, case, (v,)) for v in views)
+        return "; ".join(dict.fromkeys(texts))
+    return _render(parts, policy, rule, case, views)
+
+
+def _render(parts: tuple[tuple[str, str | None], ...], policy: CompiledPolicy,
+            rule: CompiledRule, case: NormalizedCase, views: tuple[ItemView, ...]) -> str:
+    items = tuple(dict.fromkeys(v.item for v in views))
 
     def value(name: str) -> str:
         if name == "items":
@@ -118,14 +138,17 @@ def render_message(template: str, policy: CompiledPolicy, rule: CompiledRule,
             dest = policy.destinations.get(case.facts.get("destination", ""))
             return dest.name if dest else str(case.facts.get("destination", "unknown destination"))
         if name == "category":
-            titles = {policy.policy.categories[i.category].title if i.category else
-                      "unclassified item" for i in chosen}
+            titles = {policy.policy.categories[v.category].title if v.category else
+                      "unclassified item" for v in views}
             return ", ".join(sorted(titles))
+        if name == "item.control_entries":  # the entries as given, mapped or not
+            given = {e for i in case.items if i.id in items for e in i.given_entries}
+            return _fmt(frozenset(given))
         if name.startswith("item."):
-            return ", ".join(sorted({_fmt(i.facts.get(name)) for i in chosen}))
+            return ", ".join(sorted({_fmt(v.facts.get(name)) for v in views}))
         return _fmt(case.facts.get(name))
 
-    return "".join(part if name is None else value(name) for part, name in _parts(template))
+    return "".join(part if name is None else value(name) for part, name in parts)
 
 
 @lru_cache(maxsize=4096)
@@ -164,6 +187,37 @@ def _unknown_finding(unknown: Iterable[UnknownId], all_items: tuple[str, ...]) -
                    ("coc-4",), (), tuple(i for i in all_items if i in items))
 
 
+def _classification_findings(policy: CompiledPolicy, case: NormalizedCase) -> list[Finding]:
+    """Conflicts between declared category and control entries, and unmapped entries."""
+    cats = policy.policy.categories
+    conflicts, unmapped = [], []
+    for item in case.items:
+        if item.conflict is not None:
+            others = ", ".join(f"`{c}`" for c in item.categories if c != item.conflict)
+            conflicts.append((item.id, f"item `{item.id}` is declared `{item.conflict}` but its "
+                              f"control entries ({', '.join(item.given_entries)}) map to "
+                              f"{others}"))
+        if item.unmapped_entries:
+            unmapped.append((item.id, f"item `{item.id}`: "
+                             f"{', '.join(item.unmapped_entries)}"))
+    out = []
+    if conflicts:
+        outcome, title = BUILTIN_FINDINGS[CATEGORY_CONFLICT]
+        named = ", ".join(cats[c].title for i in case.items if i.conflict for c in i.categories)
+        out.append(Finding(
+            CATEGORY_CONFLICT, outcome, title,
+            "; ".join(m for _, m in conflicts) + f": the item was assessed as {named}; "
+            "confirm its classification", ("coc-4",), (), tuple(i for i, _ in conflicts)))
+    if unmapped:
+        outcome, title = BUILTIN_FINDINGS[UNMAPPED_ENTRY]
+        out.append(Finding(
+            UNMAPPED_ENTRY, outcome, title,
+            "; ".join(m for _, m in unmapped) + ": these entries are not mapped to a category "
+            "by this policy version; give the item's category or a mapped entry",
+            ("coc-4",), (), tuple(i for i, _ in unmapped)))
+    return out
+
+
 def _sorted(policy: CompiledPolicy, findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: (_rank(policy, f.outcome), f.rule)))
 
@@ -175,14 +229,15 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
     required: set[str] = set()
     conditions: set[str] = set()
     requests: dict[str, str] = {}
-    all_items = case.item_ids
-    # an id the policy does not have is a backend bug: KeyError → engine-error (fail closed)
+    index = {v.key: v for v in case.views}
+    # a rule id the policy does not have, or a view key the case does not have, is a backend
+    # bug: KeyError → engine-error (fail closed)
     fired = sorted((policy.rule_index[r] for r in hits), key=lambda pair: pair[0])
     for _, rule in fired:
-        hit = hits[rule.id]
-        items = tuple(i for i in all_items if i in hit)
+        views = tuple(index[k] for k in hits[rule.id])
+        items = tuple(dict.fromkeys(v.item for v in views))
         findings.append(Finding(rule.id, rule.outcome, rule.title,
-                                render_message(rule.message, policy, rule, case, items),
+                                render_message(rule.message, policy, rule, case, views),
                                 rule.commitments, rule.basis, items))
         required.update(rule.require_assurances)
         conditions.update(rule.conditions)
@@ -190,6 +245,7 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
             requests[rule.field] = rule.request or rule.message
     if case.unknown:
         findings.append(_unknown_finding(case.unknown, case.item_ids))
+    findings.extend(_classification_findings(policy, case))
     outcome = _combine(policy, findings)
     missing = sorted(required - set(case.facts.get("assurances", ())))
     if missing or requests:

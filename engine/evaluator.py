@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 Facts = Mapping[str, Any]
 Predicate = Callable[[Facts], bool]
-Hits = dict[str, tuple[str, ...]]  # rule id → ids of the items it fired for
+Hits = dict[str, tuple[str, ...]]  # rule id → keys of the item views it fired for
 
 
 def _present(value: Any) -> bool:
@@ -70,7 +70,11 @@ class Backend(Protocol):
 
 
 class PythonBackend:
-    """Evaluates every rule on the case facts once, and on each item's facts."""
+    """Evaluates case rules on the case facts once, item rules on each item view's facts.
+
+    An item has one view per candidate category (engine/cases.py); a case rule's hits are the
+    item ids (= the keys of the primary views).
+    """
 
     name = "python"
 
@@ -86,11 +90,11 @@ class PythonBackend:
         for rule_id, pred in self.case_rules:
             if pred(case.facts):
                 hits[rule_id] = all_ids
-        for item in case.items:
-            facts = item.facts
+        for view in case.views:
+            facts = view.facts
             for rule_id, pred in self.item_rules:
                 if pred(facts):
-                    hits.setdefault(rule_id, []).append(item.id)
+                    hits.setdefault(rule_id, []).append(view.key)
         return {k: tuple(v) for k, v in hits.items()}
 
 

@@ -22,11 +22,15 @@ class FactSpec:
     scope: str  # case | item
     vocab: str | None  # name of a policy vocabulary (see engine/model.py `Policy.vocab`)
     description: str
+    # For a set collected over several entries: the bool fact `exists` is compiled to, so a
+    # value counts as present only when *every* entry states it (engine/compiler.py)
+    presence: str | None = None
 
 
-def _f(name: str, type_: str, vocab: str | None, description: str) -> FactSpec:
+def _f(name: str, type_: str, vocab: str | None, description: str,
+       presence: str | None = None) -> FactSpec:
     scope = "item" if name.startswith("item.") else "case"
-    return FactSpec(name, type_, scope, vocab, description)
+    return FactSpec(name, type_, scope, vocab, description, presence)
 
 
 FACTS: dict[str, FactSpec] = {
@@ -48,7 +52,11 @@ FACTS: dict[str, FactSpec] = {
         _f("end_use.purpose", ENUM, "end_use_purposes", "declared purpose of the end use"),
         _f("end_use.description", STRING, None, "description of the end use"),
         _f("intermediaries.count", NUMBER, None, "number of intermediaries (0 when none)"),
-        _f("intermediaries.roles", SET, "intermediary_roles", "roles of the intermediaries"),
+        _f("intermediaries.roles", SET, "intermediary_roles",
+           "roles of the intermediaries (for `exists`: present only when every intermediary "
+           "states a known role)", presence="intermediaries.roles_stated"),
+        _f("intermediaries.roles_stated", BOOL, None,
+           "there are intermediaries and every one of them states a known role"),
         _f("intermediaries.bands", SET, "bands", "risk bands of the intermediaries' countries"),
         _f("assurances", SET, "assurances", "assurances provided with the application"),
         _f("exporter.name", STRING, None, "name of the exporter"),

@@ -7,6 +7,8 @@ built policy is simply absent from the vocabularies, which makes the engine fail
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,9 +213,20 @@ def _categories(raw: dict[str, Any]) -> dict[str, Category]:
     return out
 
 
+# The control-list grammar (Wassenaar / EU Annex I / US CCL numbering): category digit,
+# product-group letter, three digits, then dot-separated sub-paragraphs; or the US
+# designation EAR99 (subject to the EAR, not on the CCL). ASCII only.
+CONTROL_ENTRY = re.compile(r"[0-9][A-E][0-9]{3}(?:\.[a-z0-9]+)*|EAR99", re.ASCII)
+
+
 def canonical_entry(entry: str) -> str:
-    """`5a001.J` → `5A001.j`: ECCN part uppercase, sub-paragraphs lowercase."""
-    head, _, rest = entry.strip().partition(".")
+    """`5a001.J` → `5A001.j`: NFKC, ECCN part uppercase, sub-paragraphs lowercase.
+
+    NFKC folds full-width and compatibility forms (`５Ａ００１` → `5A001`) but not look-alike
+    letters from other scripts (a Cyrillic `А` stays Cyrillic), so the result must still be
+    checked against CONTROL_ENTRY.
+    """
+    head, _, rest = unicodedata.normalize("NFKC", entry).strip().partition(".")
     return head.upper() + ("." + rest.lower() if rest else "")
 
 

@@ -104,7 +104,7 @@ class DurableBackend:
         return {scope: len(s.shards) for scope, s in self._scopes.items()}
 
     def evaluate(self, case: NormalizedCase) -> Hits:
-        """Rule id → ids of the items it fired for (all items for a case rule)."""
+        """Rule id → keys of the item views it fired for (all item ids for a case rule)."""
         if threading.get_ident() != self._thread:
             raise RuntimeError(
                 "DurableBackend used from another thread than the one that created it: the "
@@ -118,9 +118,9 @@ class DurableBackend:
                 hits[rule_id] = item_ids
         item_scope = self._scopes.get("item")
         if item_scope is not None:
-            for item in case.items:
-                for rule_id in self._fire(item_scope, item.facts):
-                    hits.setdefault(rule_id, []).append(item.id)
+            for view in case.views:
+                for rule_id in self._fire(item_scope, view.facts):
+                    hits.setdefault(rule_id, []).append(view.key)
         return {k: tuple(hits[k]) for k in sorted(hits, key=self._order.__getitem__)}
 
     def _fire(self, scope: _Scope, facts: Mapping[str, Any]) -> set[str]:

@@ -222,7 +222,7 @@ def test_unknown_ids_fail_closed(policy: CompiledPolicy) -> None:
 def test_fail_closed_guard_when_policy_lacks_a_rule(tmp_path: Path) -> None:
     rules = [r for r in RULES if r["id"] != "info-unclassified"]
     p = compiled(tmp_path, rules=rules)
-    d = decide(p, case(items=[{"id": "x", "control_entries": ["9Z999"]}]))
+    d = decide(p, case(items=[{"id": "x"}]))  # neither category nor entries
     assert d["decision"] == "request_information"
     assert [f["rule"] for f in d["findings"]] == ["fail-closed"]
 
