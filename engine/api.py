@@ -13,20 +13,22 @@ finding and a log line, never an approval.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from engine.cases import check_case, normalize
-from engine.compiler import CompiledPolicy, compile_policy
-from engine.decision import Decision, decide, engine_error
+from engine.compiler import CompiledPolicy, compile_policy, compiled_problems
+from engine.decision import Decision, decide, disagreement, engine_error
 from engine.diagnostics import Diagnostic, DiagnosticError, has_errors
 from engine.evaluator import BACKENDS, Backend
 from engine.repository import find_version_dirs, load_version_source
 
 log = logging.getLogger("echri")
 DEFAULT_BACKEND = "durable"
+SELF_CHECK_PAIR = ("durable", "python")  # self-check decides with both
 
 
 class PolicyLoadError(DiagnosticError):
@@ -51,10 +53,14 @@ class BackendUnavailable(RuntimeError):
 
 @dataclass
 class PolicyStore:
-    """Compiled policy versions by policy id, with lazily built backends."""
+    """Compiled policy versions by policy id, with lazily built backends.
+
+    Safe to share between threads: each thread gets its own backends (the durable-rules
+    extension's sessions must not be shared, and it holds the GIL anyway, so nothing is lost).
+    """
 
     versions: dict[str, dict[str, CompiledPolicy]]
-    _backends: dict[tuple[str, str, str], Backend] = field(default_factory=dict)
+    _local: threading.local = field(default_factory=threading.local)
 
     @property
     def policy_ids(self) -> list[str]:
@@ -107,27 +113,40 @@ class PolicyStore:
         return self.in_force(str(case.get("submitted")), policy_id)
 
     def backend(self, policy: CompiledPolicy, name: str = DEFAULT_BACKEND) -> Backend:
+        """The calling thread's backend `name` for `policy` (built on first use)."""
+        backends: dict[tuple[str, str, str], Backend] | None = getattr(
+            self._local, "backends", None)
+        if backends is None:
+            backends = self._local.backends = {}
         key = (policy.id, policy.version, name)
-        if key not in self._backends:
+        if key not in backends:
             if name not in BACKENDS:
                 raise BackendUnavailable(f"unknown backend `{name}` (use durable or python)")
             try:
-                self._backends[key] = BACKENDS[name](policy)
+                backends[key] = BACKENDS[name](policy)
             except ImportError as exc:
                 raise BackendUnavailable(
                     f"the durable backend cannot be used here ({exc}): durable-rules needs "
                     "CPython 3.11 or 3.12 and a C compiler to install; use `--backend python`"
                 ) from exc
-        return self._backends[key]
+        return backends[key]
 
     def evaluate(self, case: Mapping[str, Any], *, policy_version: str | None = None,
                  policy_id: str | None = None, backend: str = DEFAULT_BACKEND,
-                 source: str | None = None) -> Decision:
-        """Decide one case. Raises CaseError for contract violations (nothing decided)."""
+                 source: str | None = None, self_check: bool = False) -> Decision:
+        """Decide one case. Raises CaseError for contract violations (nothing decided).
+
+        With `self_check`, the case is also decided by the other backend: when the two
+        decisions differ, the result is `refer` with an `engine-error` finding.
+        """
         check_case(case, source)
         policy = self.select(case, policy_version, policy_id)
         engine = self.backend(policy, backend)
-        return evaluate_with(policy, engine, case)
+        if not self_check:
+            return evaluate_with(policy, engine, case)
+        other = self.backend(policy, next(b for b in SELF_CHECK_PAIR if b != backend)
+                             if backend in SELF_CHECK_PAIR else "python")
+        return evaluate_checked(policy, engine, other, case)
 
 
 def evaluate_with(policy: CompiledPolicy, engine: Backend, case: Mapping[str, Any]) -> Decision:
@@ -137,23 +156,60 @@ def evaluate_with(policy: CompiledPolicy, engine: Backend, case: Mapping[str, An
         hits = engine.evaluate(normalized)
         return decide(policy, normalized, hits, engine.name)
     except Exception as exc:  # fail closed: never let an error approve or vanish
-        log.exception("engine error on case %s under %s %s", case.get("case_id"), policy.id,
+        case_id = _case_id(case)
+        log.exception("engine error on case %s under %s %s", case_id, policy.id,
                       policy.version)
-        return engine_error(policy, str(case.get("case_id")), engine.name, exc)
+        return engine_error(policy, case_id, engine.name, exc)
+
+
+def _case_id(case: Mapping[str, Any]) -> str:
+    try:
+        return str(case.get("case_id"))
+    except Exception:  # the fallback path must not raise
+        return "unknown"
+
+
+def evaluate_checked(policy: CompiledPolicy, engine: Backend, other: Backend,
+                     case: Mapping[str, Any]) -> Decision:
+    """Decide with two backends; a disagreement is a fail-closed `refer` (engine-error)."""
+    first = evaluate_with(policy, engine, case)
+    second = evaluate_with(policy, other, case)
+    if _body(first) == _body(second):
+        return replace(first, backend=f"{first.backend}+{second.backend}")
+    log.error("self-check: backends disagree on case %s under %s %s", first.case_id,
+              policy.id, policy.version)
+    return disagreement(policy, first, second)
+
+
+def _body(decision: Decision) -> dict[str, Any]:
+    body = decision.to_dict()
+    body.pop("engine")
+    return body
 
 
 def compile_versions(dirs: Iterable[Path]) -> tuple[dict[str, dict[str, CompiledPolicy]],
                                                      list[Diagnostic]]:
+    """Validate and compile each version; released versions must match CHECKSUMS."""
     from engine.validator import validate_version
+    from engine.validator.versions import check_checksums, version_info
 
     versions: dict[str, dict[str, CompiledPolicy]] = {}
     problems: list[Diagnostic] = []
+    infos = []
     for path in dirs:
         src = load_version_source(path)
         policy, diags = validate_version(src)
         problems.extend(diags)
+        info = version_info(src)
+        if info is not None:
+            infos.append(info)
         if policy is not None:
-            versions.setdefault(policy.id, {})[policy.version] = compile_policy(policy)
+            compiled = compile_policy(policy)
+            problems.extend(Diagnostic("compiled-invariant", msg, f"{src.display}/policy.yaml")
+                            for msg in compiled_problems(compiled))
+            versions.setdefault(policy.id, {})[policy.version] = compiled
+    # a released version whose bytes changed is refused here too, not only by `echri validate`
+    problems.extend(check_checksums(infos, None))
     return versions, problems
 
 

@@ -18,17 +18,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.compiler import destination_problem
 from engine.diagnostics import Diagnostic, DiagnosticError, suggest
 from engine.model import CONTROL_ENTRY, UNKNOWN_BAND, canonical_entry
 from engine.schemas import check_data, is_valid_fast
 
 if TYPE_CHECKING:
-    from engine.compiler import CompiledPolicy
+    from engine.compiler import CompiledPolicy, DestinationInfo
 
 
 # Separates an item id from a view number in view keys; the case contract bans control
 # characters in ids, so a key can never equal another item's id.
 VIEW_SEP = "\x1f"
+
+
+class CompiledDataError(RuntimeError):
+    """The compiled tables of a version break an invariant (a bug or corruption)."""
 
 
 class CaseError(DiagnosticError):
@@ -153,6 +158,7 @@ class _Normalizer:
             f["destination.band"] = UNKNOWN_BAND
             f["destination.factors"] = frozenset()
         else:
+            self.trust(dest)
             f["destination"] = code
             f["destination.band"] = dest.band
             f["destination.factors"] = dest.factors
@@ -199,6 +205,8 @@ class _Normalizer:
                 dest = self.p.destinations.get(code)
                 if dest is None:
                     self.vocab_id("intermediaries.country", code, "destinations")
+                else:
+                    self.trust(dest)
                 bands.add(dest.band if dest else UNKNOWN_BAND)
         f["intermediaries.roles"] = frozenset(roles)
         f["intermediaries.roles_stated"] = stated
@@ -211,6 +219,12 @@ class _Normalizer:
         dd = _obj(ex, "due_diligence")
         self.put(f, "exporter.hrdd_policy", dd.get("hrdd_policy"))
         self.put(f, "exporter.transaction_assessment", dd.get("transaction_assessment"))
+
+    def trust(self, dest: DestinationInfo) -> None:
+        """A destination entry the decision depends on must satisfy the compiled invariants."""
+        problem = destination_problem(self.p, dest)
+        if problem is not None:  # corrupt compiled data: engine-error, never a decision on it
+            raise CompiledDataError(problem)
 
     @staticmethod
     def put(f: dict[str, Any], name: str, value: Any) -> None:

@@ -70,6 +70,10 @@ class CompiledPolicy:
     def precedence(self) -> tuple[str, ...]:
         return self.policy.precedence
 
+    @property
+    def default_outcome(self) -> str:
+        return self.policy.default_outcome
+
     @cached_property
     def rule_index(self) -> dict[str, tuple[int, CompiledRule]]:
         """Rule id → (position in the policy, rule): findings keep the policy's order."""
@@ -138,6 +142,8 @@ def _presence(node: Node) -> Node:
         if node.op == "exists" and spec is not None and spec.presence is not None:
             return conditions.Test(spec.presence, "equals", bool(node.arg), node.neg)
         return node
+    if isinstance(node, conditions.Not):  # not in NNF; kept total for safety
+        return conditions.Not(_presence(node.child))
     children = tuple(_presence(c) for c in node.children)
     return conditions.All(children) if isinstance(node, conditions.All) \
         else conditions.AnyOf(children)
@@ -179,3 +185,30 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         vocab=policy.vocab,
         control_map=policy.control_map(),
     )
+
+
+def destination_problem(policy: CompiledPolicy, dest: DestinationInfo) -> str | None:
+    """Why a destination entry of the compiled table cannot be trusted, or None."""
+    if dest.band not in policy.policy.bands:
+        return f"destination `{dest.code}` has band {dest.band!r}, not one of the policy's bands"
+    if not isinstance(dest.factors, frozenset) or not dest.factors <= policy.vocab["factors"]:
+        return f"destination `{dest.code}` has factors {dest.factors!r} outside the vocabulary"
+    if dest.freedom_status is not None and dest.freedom_status not in \
+            policy.vocab["freedom_status"]:
+        return f"destination `{dest.code}` has freedom status {dest.freedom_status!r}"
+    score = dest.freedom_score
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)
+                              or not 0 <= score <= 100):
+        return f"destination `{dest.code}` has freedom score {score!r}"
+    return None
+
+
+def compiled_problems(policy: CompiledPolicy) -> list[str]:
+    """Invariants of a compiled version's tables (checked at compile and decision time)."""
+    out = [p for d in policy.destinations.values() if (p := destination_problem(policy, d))]
+    if set(policy.rank) != set(policy.precedence) or policy.default_outcome not in policy.rank:
+        out.append("the outcome precedence does not hold every outcome")
+    out.extend(f"control entry `{e}` maps to unknown category `{c}`"
+               for e, c in policy.control_map.items() if c not in policy.policy.categories)
+    return out
+

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -290,13 +290,50 @@ def _with_explanation(decision: Decision, text: str) -> Decision:
 
 def engine_error(policy: CompiledPolicy, case_id: str, backend: str,
                  error: BaseException) -> Decision:
-    """The fail-closed decision for an exception during evaluation."""
+    """The fail-closed decision for an exception during evaluation; it cannot raise itself.
+
+    It depends on nothing that may just have failed: no message renderer, no explanation
+    module, and the exception is described under a guard (its `__str__` may raise too).
+    """
+    return _fail_closed_decision(policy, case_id, backend,
+                                 f"evaluation failed with {_describe(error)}")
+
+
+def disagreement(policy: CompiledPolicy, first: Decision, second: Decision) -> Decision:
+    """Self-check: the fail-closed decision when two backends decided a case differently."""
+    def summary(d: Decision) -> str:
+        return f"{d.backend} decided {d.decision} ({', '.join(d.rules) or 'no findings'})"
+
+    detail = f"the backends disagree: {summary(first)}, {summary(second)}"
+    if first.decision == second.decision and first.rules == second.rules:
+        detail = f"the backends disagree on the details of the decision ({first.decision})"
+    return _fail_closed_decision(policy, first.case_id, f"{first.backend}+{second.backend}",
+                                 detail)
+
+
+def _fail_closed_decision(policy: CompiledPolicy, case_id: str, backend: str,
+                          detail: str) -> Decision:
     outcome, title = BUILTIN_FINDINGS[ENGINE_ERROR]
+    pid, version, digest = (_guard(lambda: str(policy.id)), _guard(lambda: str(policy.version)),
+                            _guard(lambda: str(policy.digest)))
     finding = Finding(ENGINE_ERROR, outcome, title,
-                      f"evaluation failed with {type(error).__name__}: {error}; "
-                      "the case needs manual review", ("coc-1",), (), ())
-    decision = Decision(case_id=case_id, decision=outcome,
-                        policy={"id": policy.id, "version": policy.version,
-                                "digest": policy.digest},
-                        backend=backend, findings=(finding,))
-    return _with_explanation(decision, explanation(decision, policy))
+                      f"{detail}; the case needs manual review", ("coc-1",), (), ())
+    return Decision(case_id=case_id, decision=outcome,
+                    policy={"id": pid, "version": version, "digest": digest},
+                    backend=backend, findings=(finding,),
+                    explanation=f"Referred for manual review under {pid} {version}: the engine "
+                                f"could not decide the case ({detail}).")
+
+
+def _describe(error: BaseException) -> str:
+    name = _guard(lambda: type(error).__name__)
+    text = _guard(lambda: str(error), "")
+    text = text if len(text) <= 300 else text[:297] + "..."
+    return f"{name}: {text}" if text else name
+
+
+def _guard(get: Callable[[], str], fallback: str = "unknown") -> str:
+    try:
+        return get()
+    except Exception:  # describing a failure must not fail
+        return fallback

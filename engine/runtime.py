@@ -16,7 +16,8 @@ Usage pattern (see /work/shared/reference/durable_rules.md §0 for the measureme
 
 Errors propagate as exceptions (the API turns them into a fail-closed `refer`). The extension
 never releases the GIL and a shared session is not thread-safe, so a backend refuses to run
-on any thread but the one that created it: use processes (fork after loading) to scale.
+on any thread but the one that created it (engine.api.PolicyStore gives each thread its own
+backend); use processes (fork after loading) to scale.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ SID = "0"
 FACT_IDS = {"case": "c", "item": "i"}
 _NAMES = itertools.count(1)  # ruleset names must be unique in the process-global table
 _MAX_DRAIN = 100_000
+# Rebuilding a poisoned ruleset leaks the old handle (it cannot be deleted safely): bound it.
+MAX_REBUILDS = 32
+_rebuilds = 0
+_REBUILD_LOCK = threading.Lock()
 
 
 class DurableError(RuntimeError):
@@ -184,7 +189,20 @@ class DurableBackend:
             log.exception("durable: could not complete pending actions in `%s`", shard.name)
 
     def _recreate(self, shard: _Shard) -> _Shard:
-        """A fresh handle for a shard whose session went bad (the old one is left alone)."""
+        """A fresh handle for a shard whose session went bad (the old one is left alone).
+
+        The old handle cannot be freed safely and leaks (about 1.7 MB), so the process rebuilds
+        at most MAX_REBUILDS shards; past that it refuses (DurableError: fail closed).
+        """
+        global _rebuilds
+        with _REBUILD_LOCK:
+            if _rebuilds >= MAX_REBUILDS:
+                log.error("durable: ruleset `%s` is poisoned and the rebuild limit (%d) is "
+                          "reached: refusing to evaluate; restart the process", shard.name,
+                          MAX_REBUILDS)
+                raise DurableError(f"ruleset `{shard.name}` is poisoned and the process "
+                                   f"reached its limit of {MAX_REBUILDS} rebuilds")
+            _rebuilds += 1
         base = shard.name.rsplit(":", 1)[0]
         name = f"{base}:{next(_NAMES)}"
         log.warning("durable: rebuilding ruleset `%s` as `%s`", shard.name, name)
