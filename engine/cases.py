@@ -14,6 +14,7 @@ durable-rules can never decide a case.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -304,9 +305,18 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _text(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
+    """Free text, or None when nothing visible is left (it then counts as missing)."""
+    if isinstance(value, str) and not _blank(value):
         return value
     return None
+
+
+def _blank(text: str) -> bool:
+    """Only whitespace, control, format (zero-width, BOM) or unassigned characters."""
+    return all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in text)
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Zs", "Zl", "Zp"})
 
 
 def normalize(data: Mapping[str, Any], policy: CompiledPolicy) -> NormalizedCase:

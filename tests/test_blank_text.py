@@ -1,0 +1,41 @@
+"""Free text that shows nothing counts as missing wherever the contract says "present"."""
+
+from __future__ import annotations
+
+import pytest
+
+import engine
+
+BLANKS = ["", "   ", "\u200b", "\ufeff", "\u2060\u200b ", "\t\n", "\u3000", "\x00", " \x7f "]
+
+
+def case(name: str) -> dict:
+    return {"case_id": "B-1", "submitted": "2026-03-02", "destination": "NO",
+            "exporter": {"name": name, "country": "SE",
+                         "due_diligence": {"hrdd_policy": True, "transaction_assessment": True}},
+            "end_user": {"name": "Oslo Politidistrikt", "country": "NO",
+                         "type": "law_enforcement"},
+            "end_use": {"purpose": "criminal_investigation", "description": "casework"},
+            "items": [{"id": "a", "category": "general_it", "description": "servers"}],
+            "assurances": ["end_use_certificate", "no_reexport"]}
+
+
+@pytest.fixture(scope="module")
+def store() -> engine.PolicyStore:
+    return engine.load("policies")
+
+
+def test_a_visible_name_is_present(store: engine.PolicyStore) -> None:
+    assert store.evaluate(case("Exporter AB")).decision == "approve"
+
+
+@pytest.mark.parametrize("blank", BLANKS)
+@pytest.mark.parametrize("backend", ["durable", "python"])
+def test_an_invisible_name_is_missing(store: engine.PolicyStore, blank: str,
+                                      backend: str) -> None:
+    try:
+        d = store.evaluate(case(blank), backend=backend)
+    except engine.CaseError:
+        return  # refused by the contract: nothing approved either
+    assert d.decision == "request_information"
+    assert "exporter.name" in {r["field"] for r in d.to_dict()["information_requests"]}
