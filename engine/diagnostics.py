@@ -78,17 +78,22 @@ def _github_escape(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
+def _github_property(text: str) -> str:
+    """A workflow-command property value: `:` and `,` would end it, a newline the command."""
+    return _github_escape(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def format_github(diagnostics: Sequence[Diagnostic]) -> str:
     lines = []
     for d in sorted(diagnostics, key=Diagnostic.sort_key):
         props = []
         if d.file:
-            props.append(f"file={d.file}")
+            props.append(f"file={_github_property(d.file)}")
         if d.line is not None:
-            props.append(f"line={d.line}")
+            props.append(f"line={_github_property(str(d.line))}")
         if d.column is not None:
-            props.append(f"col={d.column}")
-        props.append(f"title={d.code}")
+            props.append(f"col={_github_property(str(d.column))}")
+        props.append(f"title={_github_property(d.code)}")
         text = d.message + (f" ({d.help})" if d.help else "")
         level = "error" if d.severity == "error" else "warning"
         lines.append(f"::{level} {','.join(props)}::{_github_escape(text)}")

@@ -2,11 +2,17 @@
 
 Formats a Decision record; never evaluates a second time. `explanation` is the short
 paragraph stored in the decision; `render_text` is the longer view `echri explain` prints.
+
+Ids, names and messages come from the case and the policy, so both pass every one of them
+through `strip_controls`: a terminal must not receive escape sequences (cursor moves,
+screen clears, window titles, OSC 8 links) from data, and a decision must not carry them.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +26,25 @@ LABELS = {
     "approve_with_conditions": "Approve with conditions",
     "approve": "Approve",
 }
+
+# ESC / CSI / OSC / DCS / SOS / PM / APC sequences in their 7- and 8-bit forms (a string
+# sequence without its terminator runs to the end, as a terminal would read it), then any
+# other C0 or C1 control character and DEL; newline and tab are kept
+_CONTROLS = re.compile(r"""
+    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?
+  | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|\Z)
+  | \x1b[ -/]*[0-~]?
+  | [\x00-\x08\x0b-\x1f\x7f-\x9f]
+""", re.VERBOSE | re.DOTALL)
+
+
+def strip_controls(text: str) -> str:
+    """`text` without terminal control sequences; other text (any script) is unchanged."""
+    return _CONTROLS.sub("", text)
+
+
+def _clean(values: Iterable[str]) -> list[str]:
+    return [strip_controls(v) for v in values]
 
 
 def _join(items: list[str]) -> str:
@@ -35,9 +60,10 @@ def _decisive(decision: Decision) -> list[str]:
 def _what_would_change(decision: Decision) -> list[str]:
     out = []
     if decision.missing_assurances:
-        out.append(f"providing the missing assurances ({_join(list(decision.missing_assurances))})")
+        missing = _join(_clean(decision.missing_assurances))
+        out.append(f"providing the missing assurances ({missing})")
     if decision.information_requests:
-        fields = [r["field"] for r in decision.information_requests]
+        fields = _clean(r["field"] for r in decision.information_requests)
         out.append(f"answering the information requests ({_join(fields)})")
     return out
 
@@ -49,13 +75,13 @@ def _requiring(decision: Decision, policy: CompiledPolicy) -> list[str]:
     for f in decision.findings:
         entry = policy.rule_index.get(f.rule)
         if entry and missing & set(entry[1].require_assurances):
-            out.append(f.rule)
+            out.append(strip_controls(f.rule))
     return out or ["the policy"]
 
 
 def explanation(decision: Decision, policy: CompiledPolicy) -> str:
     """One plain-language paragraph for a licensing officer."""
-    head = f"{LABELS[decision.decision]} under {policy.id} {policy.version}."
+    head = f"{LABELS[decision.decision]} under {' '.join(_clean((policy.id, policy.version)))}."
     decisive = _decisive(decision)
     parts = [head]
     if not decision.findings:
@@ -64,7 +90,8 @@ def explanation(decision: Decision, policy: CompiledPolicy) -> str:
         first = next(f for f in decision.findings if f.rule == decisive[0])
         more = f" (and {len(decisive) - 1} more rule(s) with the same outcome)" \
             if len(decisive) > 1 else ""
-        parts.append(f"Decisive: {first.rule}: {first.message.rstrip('. ')}{more}.")
+        message = strip_controls(first.message).rstrip(". ")
+        parts.append(f"Decisive: {strip_controls(first.rule)}: {message}{more}.")
     elif decision.missing_assurances:
         parts.append(f"Decisive: assurances required by {_join(_requiring(decision, policy))} "
                      "were not provided.")
@@ -72,9 +99,9 @@ def explanation(decision: Decision, policy: CompiledPolicy) -> str:
     if others:
         parts.append(f"{others} other finding(s) apply with a less severe outcome.")
     if decision.missing_assurances and decision.decision != "deny":
-        parts.append(f"Missing assurances: {_join(list(decision.missing_assurances))}.")
+        parts.append(f"Missing assurances: {_join(_clean(decision.missing_assurances))}.")
     if decision.conditions:
-        parts.append(f"Licence conditions: {_join([c['id'] for c in decision.conditions])}.")
+        parts.append(f"Licence conditions: {_join(_clean(c['id'] for c in decision.conditions))}.")
     changes = _what_would_change(decision)
     if decision.decision == "deny":
         parts.append("Only a change in the facts that triggered the denial can change it.")
@@ -85,29 +112,43 @@ def explanation(decision: Decision, policy: CompiledPolicy) -> str:
     return " ".join(parts)
 
 
+def _findings(decision: Decision, width: int) -> list[str]:
+    lines = ["", "findings:"]
+    for f in decision.findings:
+        items = f" [items: {', '.join(_clean(f.items))}]" if f.items else ""
+        outcome, rule = _clean((f.outcome, f.rule))
+        lines.append(f"  - {outcome:<23} {rule}{items}")
+        lines += textwrap.wrap(strip_controls(f.message), width, initial_indent="      ",
+                               subsequent_indent="      ", break_on_hyphens=False)
+        if f.basis:
+            lines += textwrap.wrap(f"basis: {'; '.join(_clean(f.basis))}", width,
+                                   initial_indent="      ", subsequent_indent="        ",
+                                   break_on_hyphens=False)
+    return lines
+
+
 def render_text(decision: Decision, width: int = 88) -> str:
-    """The multi-line view printed by `echri explain` / `evaluate --format text`."""
-    lines = [f"case {decision.case_id}: {decision.decision.upper()}",
-             f"policy {decision.policy['id']} {decision.policy['version']} "
-             f"({decision.policy['digest'][:19]}…), backend {decision.backend}", ""]
-    lines += textwrap.wrap(decision.explanation, width, break_on_hyphens=False)
+    """The multi-line view printed by `echri explain` / `evaluate --format text`.
+
+    Every value from the case or the policy has its terminal control sequences stripped,
+    also the stored explanation (a decision may come from elsewhere than `explanation`)."""
+    case_id, outcome = _clean((decision.case_id, decision.decision.upper()))
+    policy_id, version, digest = _clean(str(decision.policy[k])
+                                        for k in ("id", "version", "digest"))
+    lines = [f"case {case_id}: {outcome}",
+             f"policy {policy_id} {version} ({digest[:19]}…), "
+             f"backend {strip_controls(decision.backend)}", ""]
+    lines += textwrap.wrap(strip_controls(decision.explanation), width, break_on_hyphens=False)
     if decision.findings:
-        lines += ["", "findings:"]
-        for f in decision.findings:
-            items = f" [items: {', '.join(f.items)}]" if f.items else ""
-            lines.append(f"  - {f.outcome:<23} {f.rule}{items}")
-            lines += textwrap.wrap(f.message, width, initial_indent="      ",
-                                   subsequent_indent="      ", break_on_hyphens=False)
-            if f.basis:
-                lines += textwrap.wrap(f"basis: {'; '.join(f.basis)}", width,
-                                       initial_indent="      ", subsequent_indent="        ",
-                                       break_on_hyphens=False)
+        lines += _findings(decision, width)
     for title, values in (("required assurances", decision.required_assurances),
                           ("missing assurances", decision.missing_assurances)):
         if values:
-            lines.append(f"{title}: {', '.join(values)}")
+            lines.append(f"{title}: {', '.join(_clean(values))}")
     for r in decision.information_requests:
-        lines.append(f"information request [{r['field']}]: {r['request']}")
+        field, request = _clean((r["field"], r["request"]))
+        lines.append(f"information request [{field}]: {request}")
     for c in decision.conditions:
-        lines.append(f"condition [{c['id']}]: {c['text']}")
+        cid, text = _clean((c["id"], c["text"]))
+        lines.append(f"condition [{cid}]: {text}")
     return "\n".join(lines)

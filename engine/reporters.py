@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine.diagnostics import Diagnostic, format_github, format_text, suggest
+from engine.diagnostics import Diagnostic, format_text, suggest
 from engine.fixtures import ERROR, FAIL, PASS, FixtureResult, RunReport, VersionCoverage
 
 MAX_IDS = 3  # fixture ids listed per covered rule in the text coverage report
@@ -236,8 +236,21 @@ def _escape_property(text: str) -> str:
 
 
 def _annotation(props: dict[str, str], message: str, level: str = "error") -> str:
+    """One workflow command, every property and the message escaped (no forged lines)."""
     joined = ",".join(f"{k}={_escape_property(v)}" for k, v in props.items())
     return f"::{level} {joined}::{_escape_data(message)}"
+
+
+def _diagnostic_annotations(diagnostics: list[Diagnostic]) -> list[str]:
+    """Like engine.diagnostics.format_github, with the properties escaped too: a fixture
+    file name is user input and must not end the `file=` property or the line."""
+    lines = []
+    for d in sorted(diagnostics, key=Diagnostic.sort_key):
+        props = {"file": d.file, "line": d.line, "col": d.column, "title": d.code}
+        text = d.message + (f" ({d.help})" if d.help else "")
+        lines.append(_annotation({k: str(v) for k, v in props.items() if v is not None}, text,
+                                 "error" if d.severity == "error" else "warning"))
+    return lines
 
 
 def render_github(report: RunReport) -> str:
@@ -250,8 +263,7 @@ def render_github(report: RunReport) -> str:
         body = "\n".join(filter(None, [r.diff(), _actual(r)]))
         lines.append(_annotation({"file": r.fixture.display, "line": str(r.line),
                                   "title": title}, body))
-    if report.diagnostics:
-        lines.append(format_github(list(report.diagnostics)))
+    lines += _diagnostic_annotations(list(report.diagnostics))
     for c in report.below_threshold:
         lines.append(_annotation(
             {"title": f"rule coverage {c.policy_id} {c.version}"},
@@ -294,13 +306,20 @@ def _md_coverage(report: RunReport) -> list[str]:
 
 
 def _html(text: str) -> str:
-    """Escape for HTML; `code` spans become <code> (Markdown is not parsed in <summary>)."""
-    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text, quote=False))
+    """Escape for HTML; `code` spans become <code> (Markdown is not parsed in <summary>).
+
+    Line breaks become spaces: a blank line would end the HTML block and let the rest of
+    the text be parsed as Markdown."""
+    text = html.escape(" ".join(text.splitlines()), quote=False)
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", text)
 
 
 def _details(summary: str, body: str, lang: str) -> list[str]:
-    return ["<details>", f"<summary>{summary}</summary>", "", f"```{lang}", body, "```", "",
-            "</details>"]
+    # the fence is longer than any backtick run of the body, so the body cannot close it
+    runs = [len(run) for run in re.findall(r"`+", body)]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return ["<details>", f"<summary>{summary}</summary>", "", f"{fence}{lang}", body, fence,
+            "", "</details>"]
 
 
 def _md_failures(report: RunReport) -> list[str]:

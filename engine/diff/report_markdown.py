@@ -4,10 +4,18 @@ GitHub renders `<details>` blocks with Markdown inside when a blank line follows
 `<summary>`. Long lists are cut (at most MAX_ITEMS entries per block, fewer when needed)
 to keep the comment under GitHub's 65,536-character limit; the HTML report lists
 everything, the JSON report also every provenance change.
+
+The comment is posted on pull requests, so every text that comes from policy or case data
+goes through `escape` (Markdown), `escape_html` (inside `<summary>`) or `code` (code
+span): HTML is escaped, Markdown punctuation that makes links, images, emphasis or table
+cells is backslash-escaped, and @mentions, `#123` references and URL / www autolinks are
+broken with a zero-width space. Text the tool writes itself is left as it is.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable, Sequence
 
 from engine.diff import fmt
@@ -23,18 +31,45 @@ from engine.diff.structural import ElementChange, FieldChange, Section, Structur
 
 MAX_ITEMS = 60
 COMMENT_LIMIT = 60_000  # characters, with a margin under GitHub's 65,536
+ZWSP = "&#8203;"  # zero-width space: invisible, but no mention or autolink runs across it
+# `_` between two letters or digits cannot open or close emphasis: ids stay unescaped
+_MD_PUNCTUATION = re.compile(r"[\\`*\[\]()!|~#$]|(?<![^\W_])_|_(?![^\W_])")
+_LINKISH = re.compile(r"@|#(?=\d)|:(?=//)|www(?=\.)", re.IGNORECASE)
 
 
-def code(text: str) -> str:
-    """An inline code span that survives backticks and table pipes."""
-    text = text.replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+def _one_line(text: str) -> str:
+    # a line break could end the list item, table row or HTML block the text sits in
+    return " ".join(text.splitlines())
 
 
-def cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _unlink(text: str) -> str:
+    """Break @mentions, issue references and URL / www autolinks with a zero-width space."""
+    return _LINKISH.sub(lambda m: m.group(0) + ZWSP, text)
+
+
+def escape(value: str) -> str:
+    """Policy or case text in Markdown: no HTML, links, images, emphasis or table cells."""
+    escaped = _MD_PUNCTUATION.sub(r"\\\g<0>", _one_line(value))
+    return _unlink(html.escape(escaped, quote=False))
+
+
+def escape_html(value: str) -> str:
+    """Policy or case text inside an HTML block (`<summary>`), where Markdown is not parsed."""
+    return _unlink(html.escape(_one_line(value), quote=False))
+
+
+def code(value: str) -> str:
+    """An inline code span that survives backticks, line breaks and table pipes."""
+    value = _one_line(value).replace("|", "\\|")
+    runs = [len(run) for run in re.findall(r"`+", value)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if runs else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def cell(value: str) -> str:
+    """A table cell: pipes not escaped yet are escaped (they would start a new cell)."""
+    return re.sub(r"(?<!\\)\|", r"\\|", _one_line(value))
 
 
 def table(head: Sequence[str], rows: Iterable[Sequence[str]], right: int = 1) -> list[str]:
@@ -57,13 +92,15 @@ def _more(total: int, limit: int) -> list[str]:
 
 def _field(f: FieldChange, c: ElementChange) -> list[str]:
     if fmt.is_long(f) and not fmt.one_side(f):
-        return [f"  - {code(f.field)}:", "    ```diff", f"    - {f.old}", f"    + {f.new}",
-                "    ```"]
+        # every line of the values starts with `-` or `+`, so none can close the fence
+        old, new = ((v or "").splitlines() or [""] for v in (f.old, f.new))
+        return [f"  - {code(f.field)}:", "    ```diff", *(f"    - {v}" for v in old),
+                *(f"    + {v}" for v in new), "    ```"]
     return [f"  - {code(f.field)}: {code(fmt.full_value_text(f, c))}"]
 
 
 def _element(c: ElementChange) -> list[str]:
-    title = f" {fmt.label(c)}" if fmt.label(c) else ""
+    title = f" {escape(fmt.label(c))}" if fmt.label(c) else ""
     note = f" _({c.note})_" if c.note else ""
     lines = [f"- **{fmt.SYMBOLS[c.change]}** {code(fmt.name(c))}{title}{note}"]
     for f in c.substantive:
@@ -87,7 +124,8 @@ def _structural(s: StructuralDiff, limit: int) -> list[str]:
     for section in s.sections:
         lines += _section(section, limit)
     if s.bands:
-        rows = [(b.code, b.name, b.old, b.new, "; ".join(b.causes)) for b in s.bands]
+        rows = [tuple(escape(v) for v in (b.code, b.name, b.old, b.new, "; ".join(b.causes)))
+                for b in s.bands]
         lines += details(f"<b>Derived risk bands</b>: {len(s.bands)} destination(s) moved",
                          table(("code", "destination", "old band", "new band", "causes"),
                                rows, right=9))
@@ -108,10 +146,10 @@ def _cases(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], st
         return []
     rows = []
     for c in changes[:limit]:
-        reasons = [f"{label}: {rules}"
+        reasons = [f"{label}: {escape(rules)}"
                    for label, rules in fmt.rule_changes(c.only_old, c.only_new, renamed)]
         rows.append((code(c.case_id), code(c.origin), f"{code(c.old)} → {code(c.new)}",
-                     "<br>".join([*reasons, *c.details])))
+                     "<br>".join([*reasons, *(escape(d) for d in c.details)])))
     body = table(("case", "from", "outcome", "rules and other differences"), rows, right=9)
     return details(f"<b>{DIRECTION_TITLES[direction]}</b>: {len(changes)}",
                    body + _more(len(changes), limit), open_=direction == LOOSENED)
@@ -119,14 +157,15 @@ def _cases(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], st
 
 def _breakdown(title: str, key: str, rows: Sequence[Breakdown]) -> list[str]:
     head = (key, *fmt.BREAKDOWN_HEAD)
-    return details(f"<b>{title}</b>", table(head, [fmt.breakdown_row(r) for r in rows]))
+    body = [tuple(escape(v) for v in fmt.breakdown_row(r)) for r in rows]
+    return details(f"<b>{title}</b>", table(head, body))
 
 
 def _behavioural(report: DiffReport, b: BehaviouralDiff, limit: int) -> list[str]:
-    lines = ["#### Behavioural changes", "", *(f"- corpus: {c}" for c in b.corpus)]
+    lines = ["#### Behavioural changes", "", *(f"- corpus: {escape(c)}" for c in b.corpus)]
     if b.skipped:
         lines += [f"- skipped: {len(b.skipped)}", ""]
-        lines += details("Skipped inputs", [f"- {code(s.origin)}: {s.reason}"
+        lines += details("Skipped inputs", [f"- {code(s.origin)}: {escape(s.reason)}"
                                             for s in b.skipped[:limit]])
     lines.append("")
     if not b.total:
@@ -140,10 +179,10 @@ def _behavioural(report: DiffReport, b: BehaviouralDiff, limit: int) -> list[str
 
 def _header(report: DiffReport) -> list[str]:
     rows = [(side, code(v.spec) + (f"<br>{code(v.location)}" if v.location != v.spec else ""),
-             v.status, v.effective if v.effective_from else "",
+             escape(v.status), escape(v.effective) if v.effective_from else "",
              code(v.digest[:19]) if v.digest else "")
             for side, v in (("old", report.old), ("new", report.new))]
-    lines = [f"### {fmt.title(report)}", ""]
+    lines = [f"### {escape(fmt.title(report))}", ""]
     lines += [f"**{label.capitalize()}:** {text}  " for label, text in summary(report)]
     b = report.behavioural
     if b is not None and b.counts[LOOSENED]:
@@ -165,8 +204,9 @@ def render_markdown(report: DiffReport) -> str:
 def _markdown(report: DiffReport, limit: int) -> str:
     lines = _header(report)
     if report.declared_changes:
-        lines += details(f"Declared changes ({report.new.label}, <code>policy.yaml</code>)",
-                         [f"- {c}" for c in report.declared_changes])
+        lines += details(f"Declared changes ({escape_html(report.new.label)}, "
+                         "<code>policy.yaml</code>)",
+                         [f"- {escape(c)}" for c in report.declared_changes])
     if report.behavioural is not None:
         lines += _behavioural(report, report.behavioural, limit)
     if report.structural is not None and not report.structural.empty:
