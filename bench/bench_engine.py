@@ -40,6 +40,7 @@ from engine.generator import generate_cases  # noqa: E402
 
 TARGETS = {"cases_per_s": 10_000, "p99_us": 1_000, "load_compile_s": 1.0, "rss_growth_mb": 5.0}
 POOL = 20_000
+SELF_CHECK = "self-check"
 
 
 def rss_mb() -> float:
@@ -57,7 +58,8 @@ def options() -> argparse.Namespace:
     parser.add_argument("--version", default="2026.1", help="version to load and evaluate")
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backends", default="durable,python")
+    parser.add_argument("--backends", default=f"durable,python,{SELF_CHECK}",
+                        help=f"backends to run; `{SELF_CHECK}` is durable checked by python")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--profile", action="store_true",
                         help="also profile the durable path once (cProfile, top 15)")
@@ -77,12 +79,16 @@ def run_backend(name: str, args: argparse.Namespace, pool: list[dict[str, Any]]
                 ) -> dict[str, Any]:
     store, load_s = load_one(args.policy_dir, args.version)
     (policy,) = (p for versions in store.versions.values() for p in versions.values())
+    check = name == SELF_CHECK  # durable, checked against python on every case
+    engine_name = "durable" if check else name
     start = time.perf_counter()
-    backend = store.backend(policy, name)
+    backend = store.backend(policy, engine_name)
+    if check:
+        store.backend(policy, "python")
     build_s = time.perf_counter() - start
     version = policy.version
     for data in pool[:2000]:  # warm up caches (schema validator, encoders)
-        store.evaluate(data, policy_version=version, backend=name)
+        store.evaluate(data, policy_version=version, backend=engine_name, self_check=check)
     timings = array("q", [0]) * args.cases  # allocated before measuring RSS
     gc.collect()
     rss_start = rss_mb()
@@ -92,7 +98,8 @@ def run_backend(name: str, args: argparse.Namespace, pool: list[dict[str, Any]]
     for i in range(args.cases):
         data = pool[i % len(pool)]
         t0 = clock()
-        decision = store.evaluate(data, policy_version=version, backend=name)
+        decision = store.evaluate(data, policy_version=version, backend=engine_name,
+                                  self_check=check)
         timings[i] = clock() - t0
         decisions[decision.decision] = decisions.get(decision.decision, 0) + 1
     total_s = time.perf_counter() - start
@@ -211,6 +218,10 @@ def table(results: list[dict[str, Any]]) -> str:
             lines.append(f"durable shards {r['shards']}; per record: "
                          + json.dumps(r["durable_detail_us"]))
         lines.append(f"{r['backend']} decisions: {r['decisions']}")
+    by_name = {r["backend"]: r for r in results}
+    if "durable" in by_name and SELF_CHECK in by_name:
+        ratio = by_name["durable"]["cases_per_s"] / by_name[SELF_CHECK]["cases_per_s"]
+        lines.append(f"self-check cost: {ratio:.2f}× the durable-only time per case")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -171,20 +171,26 @@ def _case_id(case: Mapping[str, Any]) -> str:
 
 def evaluate_checked(policy: CompiledPolicy, engine: Backend, other: Backend,
                      case: Mapping[str, Any]) -> Decision:
-    """Decide with two backends; a disagreement is a fail-closed `refer` (engine-error)."""
-    first = evaluate_with(policy, engine, case)
-    second = evaluate_with(policy, other, case)
-    if _body(first) == _body(second):
-        return replace(first, backend=f"{first.backend}+{second.backend}")
-    log.error("self-check: backends disagree on case %s under %s %s", first.case_id,
-              policy.id, policy.version)
-    return disagreement(policy, first, second)
+    """Decide with `engine`, checking its hits against `other`'s on the same facts.
 
-
-def _body(decision: Decision) -> dict[str, Any]:
-    body = decision.to_dict()
-    body.pop("engine")
-    return body
+    A dropped or extra hit, or a hit for other items, is a fail-closed `refer`
+    (engine-error). The decision is built once, from hits both backends agree on.
+    """
+    try:
+        normalized = normalize(case, policy)
+        hits = engine.evaluate(normalized)
+        check = other.evaluate(normalized)
+        if hits != check:
+            log.error("self-check: backends disagree on case %s under %s %s",
+                      normalized.case_id, policy.id, policy.version)
+            return disagreement(policy, normalized.case_id, (engine.name, other.name),
+                                (hits, check))
+        return decide(policy, normalized, hits, f"{engine.name}+{other.name}")
+    except Exception as exc:  # fail closed, as evaluate_with does
+        case_id = _case_id(case)
+        log.exception("engine error on case %s under %s %s", case_id, policy.id,
+                      policy.version)
+        return engine_error(policy, case_id, f"{engine.name}+{other.name}", exc)
 
 
 def compile_versions(dirs: Iterable[Path]) -> tuple[dict[str, dict[str, CompiledPolicy]],

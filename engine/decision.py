@@ -299,16 +299,21 @@ def engine_error(policy: CompiledPolicy, case_id: str, backend: str,
                                  f"evaluation failed with {_describe(error)}")
 
 
-def disagreement(policy: CompiledPolicy, first: Decision, second: Decision) -> Decision:
-    """Self-check: the fail-closed decision when two backends decided a case differently."""
-    def summary(d: Decision) -> str:
-        return f"{d.backend} decided {d.decision} ({', '.join(d.rules) or 'no findings'})"
-
-    detail = f"the backends disagree: {summary(first)}, {summary(second)}"
-    if first.decision == second.decision and first.rules == second.rules:
-        detail = f"the backends disagree on the details of the decision ({first.decision})"
-    return _fail_closed_decision(policy, first.case_id, f"{first.backend}+{second.backend}",
-                                 detail)
+def disagreement(policy: CompiledPolicy, case_id: str, names: tuple[str, str],
+                 hits: tuple[Mapping[str, tuple[str, ...]], Mapping[str, tuple[str, ...]]]
+                 ) -> Decision:
+    """Self-check: the fail-closed decision when two backends gave different hits."""
+    (a, b), (ha, hb) = names, hits
+    parts = []
+    for name, mine, theirs in ((a, ha, hb), (b, hb, ha)):
+        only = sorted(r for r in mine if r not in theirs)
+        if only:
+            parts.append(f"only {name} fired {', '.join(only)}")
+    differ = sorted(r for r in ha if r in hb and ha[r] != hb[r])
+    if differ:
+        parts.append(f"they fired {', '.join(differ)} for different items")
+    return _fail_closed_decision(policy, case_id, f"{a}+{b}",
+                                 "the backends disagree: " + "; ".join(parts))
 
 
 def _fail_closed_decision(policy: CompiledPolicy, case_id: str, backend: str,
