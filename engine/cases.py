@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from engine.compiler import destination_problem
 from engine.diagnostics import Diagnostic, DiagnosticError, suggest
 from engine.model import CONTROL_ENTRY, UNKNOWN_BAND, canonical_entry
-from engine.schemas import check_data, is_valid_fast
+from engine.schemas import check_data, is_valid_fast, scan
 
 if TYPE_CHECKING:
     from engine.compiler import CompiledPolicy, DestinationInfo
@@ -102,9 +102,24 @@ class NormalizedCase:
         return tuple(i.id for i in self.items if i.category is None)
 
 
+CASE_MAX_DEPTH = 32  # the case schema nests 4 levels: anything deeper is refused up front
+
+
 def check_case(data: Any, source: str | None = None) -> None:
-    """Raise CaseError listing every contract violation of `data`."""
-    problems = [] if is_valid_fast("case", data) else check_data("case", data, source)
+    """Raise CaseError listing every contract violation of `data`.
+
+    One iterative walk first refuses what no schema check can be trusted with: nesting deeper
+    than CASE_MAX_DEPTH, NaN and infinities, integers beyond ±2^53 and lone surrogates, at
+    their JSON paths. fastjsonschema then answers the common valid case; an invalid one goes
+    through jsonschema to list its problems, and fails closed if that finds none.
+    """
+    flaws = scan(data, CASE_MAX_DEPTH)
+    if flaws:
+        raise CaseError([Diagnostic(f.code, f.message, source) for f in flaws])
+    problems = [] if is_valid_fast("case", data) else (
+        check_data("case", data, source) or [Diagnostic(
+            "schema", "the case breaks the input contract (the fast schema check rejected it, "
+            "the full one found no reason)", source)])
     if not problems and isinstance(data, dict):
         seen: set[str] = set()
         for i, item in enumerate(data.get("items", ())):

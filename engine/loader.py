@@ -6,15 +6,25 @@ the Python values are built here so that we can
 - report duplicate mapping keys (PyYAML silently keeps the last one);
 - bound the size of the input and the number of nodes built, so that alias expansion
   ("billion laughs") is rejected quickly instead of exhausting memory;
-- refuse every non-standard tag (no Python objects) and keep timestamps as strings.
+- refuse every non-standard tag (no Python objects) and keep timestamps as strings;
+- resolve booleans as YAML 1.2 does: only `true`/`false` (`True`, `TRUE`...) are booleans,
+  so `destination: NO` is Norway and `yes`/`on`/`off` stay strings (PyYAML follows YAML 1.1);
+- report a character YAML forbids (NUL, other control characters) at its line and column.
+
+JSON is parsed strictly (duplicate keys, NaN/Infinity, numbers out of range and nesting
+deeper than `MAX_DEPTH` are errors), and JSON Lines are read as bytes, line by line, with a
+bound on the size of a line, so that one bad line never breaks the reading of the others.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -23,16 +33,34 @@ from engine.diagnostics import Diagnostic
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NODES = 250_000
 MAX_DEPTH = 100
+MAX_INT_DIGITS = 300  # beyond this an integer cannot even be converted to a float
+MAX_LINE_BYTES = 10 * 1024 * 1024  # one JSON Lines record, and one case file
 
 JsonPath = tuple[str | int, ...]
 
 # libyaml's parser when PyYAML was built with it (5x faster on the destination tables);
 # both produce the same node graph with the same marks.
-_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_STD}{t}" for t in ("str", "int", "float", "bool", "null")}
 _TIMESTAMP = f"{_STD}timestamp"
+_BOOL = f"{_STD}bool"
+_INT = f"{_STD}int"
+
+
+class _Composer(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader with YAML 1.2 core-schema booleans (the resolver decides the tags)."""
+
+
+_Composer.yaml_implicit_resolvers = {
+    first: kept for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()
+    if (kept := [(tag, rx) for tag, rx in resolvers if tag != _BOOL])
+}
+_Composer.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                list("tTfF"))
+_COMPOSER = _Composer
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE  # the characters YAML forbids in a stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +159,10 @@ class _Builder:
             self._problem(node, "yaml-tag", f"unsupported tag `{node.tag}`",
                           "only plain YAML scalars, lists and mappings are allowed")
             return None
+        if node.tag == _INT and len(node.value) > MAX_INT_DIGITS:
+            self._problem(node, "yaml-number", f"integer of {len(node.value)} characters is "
+                          f"too long (at most {MAX_INT_DIGITS} digits)")
+            return None
         return self.constructor.construct_object(node, deep=True)
 
     def _sequence(self, node: yaml.SequenceNode, path: JsonPath, depth: int) -> list[Any]:
@@ -176,6 +208,29 @@ def _decode(raw: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
                                 "files must be UTF-8", path, line, column)
 
 
+def _forbidden_character(text: str, path: str) -> Diagnostic | None:
+    found = _NON_PRINTABLE.search(text)
+    if found is None:
+        return None
+    pos = found.start()
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return Diagnostic("yaml-character", f"character U+{ord(found.group()):04X} is not allowed "
+                      "in YAML", path, line, column,
+                      help="remove it, or write it as an escape (`\\x00`) in a double-quoted "
+                      "string")
+
+
+def _syntax_problem(exc: yaml.YAMLError, path: str) -> Diagnostic:
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return Diagnostic("yaml-syntax", str(exc).splitlines()[0], path)
+    mark = exc.problem_mark or exc.context_mark
+    msg = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
+    code = "yaml-too-deep" if "maximum nesting depth" in msg else "yaml-syntax"
+    return Diagnostic(code, msg, path, mark.line + 1 if mark else None,
+                      mark.column + 1 if mark else None)
+
+
 def load_yaml_bytes(raw: bytes, path: str, max_bytes: int = MAX_BYTES,
                     max_nodes: int = MAX_NODES) -> Document:
     """Parse one YAML document from bytes; problems are in `Document.diagnostics`."""
@@ -185,21 +240,20 @@ def load_yaml_bytes(raw: bytes, path: str, max_bytes: int = MAX_BYTES,
             "yaml-too-large", f"file is {len(raw)} bytes, over the limit of {max_bytes}", path))
         return doc
     text, problem = _decode(raw, path)
+    if problem is None and text is not None:
+        problem = _forbidden_character(text, path)
     if problem or text is None:
         doc.diagnostics.append(problem or Diagnostic("encoding", "cannot decode file", path))
         return doc
     doc.text = text
     try:
         node = yaml.compose(text, Loader=_COMPOSER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        msg = " ".join(str(p) for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        doc.diagnostics.append(Diagnostic(
-            "yaml-syntax", msg, path, mark.line + 1 if mark else None,
-            mark.column + 1 if mark else None))
-        return doc
     except yaml.YAMLError as exc:
-        doc.diagnostics.append(Diagnostic("yaml-syntax", str(exc).splitlines()[0], path))
+        doc.diagnostics.append(_syntax_problem(exc, path))
+        return doc
+    except RecursionError:  # the pure-Python parser, without libyaml's own depth limit
+        doc.diagnostics.append(Diagnostic(
+            "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels", path))
         return doc
     if node is None:
         doc.data = None
@@ -242,19 +296,64 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+class _NumberError(ValueError):
+    pass
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"`{name}` is not a valid JSON number")
 
 
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS:
+        raise _NumberError(f"integer of {len(text)} characters is too long (at most "
+                           f"{MAX_INT_DIGITS} digits)")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberError(f"number `{text[:40]}` is out of range")
+    return value
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels (iterative: no recursion limit)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
 def load_json_text(text: str, path: str = "<input>") -> tuple[Any, list[Diagnostic]]:
-    """Parse JSON strictly: duplicate keys and NaN/Infinity are errors, with line:col."""
+    """Parse JSON strictly, with line:col where known.
+
+    Duplicate keys, NaN/Infinity, integers over `MAX_INT_DIGITS` digits, numbers out of the
+    float range and nesting deeper than `MAX_DEPTH` are errors.
+    """
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates,
-                          parse_constant=_reject_constant), []
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_int=_parse_int,
+                          parse_float=_parse_float, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         return None, [Diagnostic("json-syntax", exc.msg.lower(), path, exc.lineno, exc.colno)]
+    except RecursionError:
+        return None, [Diagnostic("json-too-deep", f"nesting deeper than {MAX_DEPTH} levels",
+                                 path)]
+    except _NumberError as exc:
+        return None, [Diagnostic("json-number", str(exc), path)]
     except (DuplicateKeyError, ValueError) as exc:
         return None, [Diagnostic("json-syntax", str(exc), path)]
+    # a cheap filter first: a line with few brackets cannot nest deeply
+    if (text.count("[") + text.count("{") > MAX_DEPTH
+            and isinstance(data, dict | list) and _deeper_than(data, MAX_DEPTH)):
+        return None, [Diagnostic("json-too-deep", f"nesting deeper than {MAX_DEPTH} levels",
+                                 path)]
+    return data, []
 
 
 def load_data_text(text: str, path: str = "<input>") -> tuple[Any, list[Diagnostic]]:
@@ -263,3 +362,71 @@ def load_data_text(text: str, path: str = "<input>") -> tuple[Any, list[Diagnost
         return load_json_text(text, path)
     doc = load_yaml_bytes(text.encode("utf-8"), path)
     return doc.data, doc.diagnostics
+
+
+def load_data_bytes(raw: bytes, path: str = "<input>",
+                    max_bytes: int = MAX_LINE_BYTES) -> tuple[Any, list[Diagnostic]]:
+    """Parse a case file given as bytes (JSON or YAML), bounded in size, UTF-8 checked."""
+    if len(raw) > max_bytes:
+        return None, [Diagnostic("too-large", f"input is {len(raw)} bytes, over the limit "
+                                 f"of {max_bytes}", path)]
+    text, problem = _decode(raw, path)
+    if problem is not None or text is None:
+        return None, [problem or Diagnostic("encoding", "cannot decode input", path)]
+    if text.lstrip().startswith(("{", "[")):
+        return load_json_text(text, path)
+    doc = load_yaml_bytes(raw, path, max_bytes=max_bytes)
+    return doc.data, doc.diagnostics
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One line of a JSON Lines input, as bytes without its line ending."""
+
+    number: int  # 1-based
+    data: bytes
+    problem: str = ""  # set when the line was too large to keep (data is then empty)
+
+
+def read_lines(stream: IO[bytes], max_bytes: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
+    """Lines split on LF (a CR before the LF is dropped); longer lines are not kept."""
+    number = 0
+    while chunk := stream.readline(max_bytes + 1):
+        number += 1
+        if chunk.endswith(b"\n") or len(chunk) <= max_bytes:
+            data = chunk[:-1] if chunk.endswith(b"\n") else chunk
+            yield RawLine(number, data[:-1] if data.endswith(b"\r") else data)
+            continue
+        size = len(chunk)
+        while chunk and not chunk.endswith(b"\n"):  # skip the rest without keeping it
+            chunk = stream.readline(1 << 20)
+            size += len(chunk)
+        size -= chunk.endswith(b"\n")
+        yield RawLine(number, b"", f"line too large: {size} bytes, over the limit of "
+                      f"{max_bytes}")
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def decode_line(line: RawLine) -> tuple[str | None, str]:
+    """The text of a JSON Lines line, or None and why it cannot be used.
+
+    A UTF-8 byte order mark is accepted at the start of line 1 only; a carriage return
+    other than in a CRLF line ending is refused, so line numbers mean the same to every tool.
+    """
+    if line.problem:
+        return None, line.problem
+    raw = line.data
+    if raw.startswith(_BOM):
+        if line.number != 1:
+            return None, "byte order mark (BOM) is only allowed at the start of the input"
+        raw = raw[len(_BOM):]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"invalid UTF-8 byte 0x{raw[exc.start]:02x} at column {exc.start + 1}"
+    cr = text.find("\r")
+    if cr >= 0:
+        return None, f"carriage return (CR) at column {cr + 1}: lines must end with LF or CRLF"
+    return text, ""

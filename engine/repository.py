@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.diagnostics import Diagnostic
+from engine.diagnostics import Diagnostic, DiagnosticError
 from engine.loader import Document, load_yaml_file
 from engine.schemas import file_kind
 
 CHECKSUMS_FILE = "CHECKSUMS"
+MAX_SEARCH_DEPTH = 6  # levels below the root: <root>/<policy>/<version>/rules/ needs 3
+MAX_SEARCH_ENTRIES = 20_000
 
 
 @dataclass(slots=True)
@@ -62,8 +67,10 @@ def _display(path: Path) -> str:
 
 
 def version_files(path: Path) -> list[Path]:
-    files = [p for p in path.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml")]
-    return sorted(files)
+    """The YAML files of a version directory (bounded like the search for versions)."""
+    files = [folder / name for folder, names in _walk(path, MAX_SEARCH_DEPTH, MAX_SEARCH_ENTRIES)
+             for name in names]
+    return sorted(p for p in files if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
 def load_version_source(path: Path) -> VersionSource:
@@ -83,11 +90,63 @@ def load_version_source(path: Path) -> VersionSource:
     return src
 
 
-def find_version_dirs(root: Path) -> list[Path]:
-    """Every directory under `root` (or `root` itself) that holds a policy.yaml."""
+class PolicySearchError(DiagnosticError):
+    """The search for policy versions was stopped: the tree is too deep or too large."""
+
+
+def _search_stopped(root: Path, why: str) -> PolicySearchError:
+    return PolicySearchError([Diagnostic(
+        "policy-search", f"policy search stopped: {why}", str(root),
+        help="point --policy-dir (or PATH) at the policies folder")])
+
+
+def _walk(root: Path, max_depth: int, max_entries: int) -> Iterator[tuple[Path, list[str]]]:
+    """Breadth-first (directory, other entry names), bounded.
+
+    Symbolic links to directories are not followed (as `Path.rglob`), so a link loop cannot
+    loop; a directory reached twice (bind mounts) is listed once.
+    """
+    queue: deque[tuple[Path, int]] = deque([(root, 0)])
+    seen: set[tuple[int, int]] = set()
+    entries = 0
+    while queue:
+        path, depth = queue.popleft()
+        files: list[str] = []
+        dirs: list[str] = []
+        try:
+            st = path.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(path) as it:
+                for entry in it:  # counted one by one: a huge directory stops early
+                    entries += 1
+                    if entries > max_entries:
+                        raise _search_stopped(
+                            root, f"more than {max_entries} entries under `{root}`")
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                    (dirs if is_dir else files).append(entry.name)
+        except OSError:  # unreadable or vanished: as rglob does, skip it
+            continue
+        if dirs and depth >= max_depth:
+            raise _search_stopped(root, f"`{path / min(dirs)}` is more than {max_depth} "
+                                  f"levels below `{root}`")
+        queue.extend((path / name, depth + 1) for name in sorted(dirs))
+        yield path, files
+
+
+def find_version_dirs(root: Path, max_depth: int = MAX_SEARCH_DEPTH,
+                      max_entries: int = MAX_SEARCH_ENTRIES) -> list[Path]:
+    """Every directory under `root` (or `root` itself) that holds a policy.yaml.
+
+    The search is bounded (`--policy-dir /` must fail fast, not hang): PolicySearchError
+    when a directory is more than `max_depth` levels below `root` or more than `max_entries`
+    entries are visited.
+    """
     if (root / "policy.yaml").is_file():
         return [root]
-    return sorted(p.parent for p in root.rglob("policy.yaml") if p.is_file())
+    return sorted(path for path, files in _walk(root, max_depth, max_entries)
+                  if "policy.yaml" in files and (path / "policy.yaml").is_file())
 
 
 def content_digest(src: VersionSource) -> str:

@@ -116,7 +116,9 @@ def test_unmapped_well_formed_entry_is_named_and_withholds_approval(version: str
     assert d.decision == "request_information"
 
 
-@pytest.mark.parametrize("entry", ["5А001.j", "5A001.j\u200b", "ZZ", "4a00"])
+# A zero-width or control character in an entry breaks the case contract instead (CaseError,
+# tests/test_contract_strict.py).
+@pytest.mark.parametrize("entry", ["5А001.j", "ZZ", "4a00"])
 def test_malformed_entry_is_an_unknown_id(entry: str) -> None:
     d = decide(with_item(control_entries=[entry]), "2026.1")
     unknown = next(f for f in d.findings if f.rule == "unknown-id")

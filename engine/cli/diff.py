@@ -2,6 +2,8 @@
 
 Exit codes: 0 report written; 1 `--fail-on` matched (decisions changed in that direction);
 2 usage error, or a version or case file that cannot be used (every problem is listed).
+A line of a `--cases` file that cannot be used is reported on stderr with its line number
+and skipped (the report lists it too); `replay` exits 2 when no line is usable.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from engine.diff import (
     replay_decisions,
     should_fail,
 )
+from engine.repository import PolicySearchError
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE = 0, 1, 2
 
@@ -63,10 +66,25 @@ def _cases(paths: tuple[Path, ...], replay: bool) -> Corpus:
     corpus = Corpus()
     for path in paths:
         try:
-            corpus.extend(load_jsonl(path, replay))
-        except (OSError, UnicodeDecodeError) as exc:
-            _die(f"{path}: error[io-error]: cannot read cases: {exc}")
+            loaded = load_jsonl(path, replay)
+        except OSError as exc:
+            _die(f"{path}: error[io-error]: cannot read cases: {exc.strerror or exc}")
+        for skipped in loaded.skipped:
+            click.echo(_printable(f"{skipped.origin}: warning[skipped-line]: {skipped.reason}"),
+                       err=True)
+        corpus.extend(loaded)
+    if replay and not corpus.cases:
+        _die(f"error[no-records]: no usable recorded decision in {_names(paths)}: "
+             f"{len(corpus.skipped)} line(s) skipped")
     return corpus
+
+
+def _names(paths: tuple[Path, ...]) -> str:
+    return ", ".join(f"`{p}`" for p in paths)
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @contextmanager
@@ -115,7 +133,7 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
     """
     try:
         left, right = load_pair(old, new, policy_dir)
-    except SourceError as exc:
+    except (SourceError, PolicySearchError) as exc:
         _die(format_text(exc.diagnostics))
     corpus: Corpus | None = None
     if cases or not no_fixtures:
@@ -142,12 +160,14 @@ def replay(cases: tuple[Path, ...], policy: str, policy_dir: Path, fmt: str,
            output: Path | None, fail_on: str | None, jobs: int, backend: str) -> None:
     """Replay recorded decisions under a policy version: which of them would it flip?
 
-    Exit codes: 0 report written, 1 --fail-on matched, 2 usage error or a version or case
-    file that cannot be used.
+    A malformed line is reported on stderr with its line number and skipped.
+
+    Exit codes: 0 report written, 1 --fail-on matched, 2 usage error, a version or case
+    file that cannot be used, or no usable recorded decision.
     """
     try:
         version = load_spec(policy, policy_dir)
-    except SourceError as exc:
+    except (SourceError, PolicySearchError) as exc:
         _die(format_text(exc.diagnostics))
     corpus = _cases(cases, replay=True)
     label = ", ".join(str(p) for p in cases)

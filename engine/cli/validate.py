@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from engine.diagnostics import FORMATTERS
+from engine.diagnostics import FORMATTERS, format_text
+from engine.repository import PolicySearchError
 from engine.validator import NoPolicyVersions, render, validate_report
 
 
@@ -21,12 +22,19 @@ from engine.validator import NoPolicyVersions, render, validate_report
 def validate(paths: tuple[Path, ...], fmt: str, no_lint: bool, root: Path | None) -> None:
     """Validate policy versions under PATH... (default: policies).
 
+    Every version without errors is also compiled for each backend and decides one smoke
+    case on it, so a version that validates can always be evaluated.
+
     Exit status: 0 no problem, 1 errors or warnings found, 2 usage error.
     """
     try:
-        report = validate_report(list(paths) or [Path("policies")], root, lint=not no_lint)
+        report = validate_report(list(paths) or [Path("policies")], root, lint=not no_lint,
+                                 backends=True)
     except NoPolicyVersions as exc:
         raise click.BadParameter(str(exc), param_hint="PATH") from None
+    except PolicySearchError as exc:
+        click.echo(format_text(exc.diagnostics), err=True)
+        sys.exit(2)
     output = render(report, fmt)
     if output:
         click.echo(output)

@@ -14,9 +14,10 @@ import click
 
 from engine.api import DEFAULT_BACKEND
 from engine.diagnostics import format_text
+from engine.repository import PolicySearchError
 from engine.versions import VersionError, new_version, record_checksums, release_version
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _policy_dir(f: Any) -> Any:
@@ -30,7 +31,16 @@ def _fail(exc: VersionError) -> None:
     sys.exit(EXIT_FAILED)
 
 
-@click.group("version")
+class _VersionGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PolicySearchError as exc:  # --policy-dir points at a huge tree: usage
+            click.echo(format_text(exc.diagnostics), err=True)
+            sys.exit(EXIT_USAGE)
+
+
+@click.group("version", cls=_VersionGroup)
 def version() -> None:
     """Create, release and checksum policy versions (released versions are immutable)."""
 

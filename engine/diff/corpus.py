@@ -7,7 +7,9 @@
   decision being the decision JSON the engine produced earlier.
 
 Lines or files that cannot be used are kept as `Skipped` entries with their reason, so a
-report always says how much of the corpus it covers.
+report always says how much of the corpus it covers. JSON Lines files are read as bytes, line
+by line (engine.loader.read_lines): a line that is not UTF-8, too large, nested too deeply or
+not strict JSON is skipped with its line number, and the other lines are still used.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from engine.loader import load_json_text, load_yaml_file
+from engine.loader import decode_line, load_json_text, load_yaml_file, read_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,17 +109,24 @@ def _parse_line(origin: str, text: str, replay: bool) -> CorpusCase | Skipped:
     decision, case = data.get("decision"), data.get("case")
     if not isinstance(case, dict) or not isinstance(decision, dict):
         return Skipped(origin, "a recorded decision line needs `case` and `decision` objects")
+    if not isinstance(decision.get("decision"), str):
+        return Skipped(origin, "the recorded decision has no `decision` outcome string")
     try:
         return CorpusCase(origin, case, Recorded.from_dict(decision))
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
         return Skipped(origin, f"the recorded decision is incomplete (missing {exc})")
+    except (TypeError, AttributeError):
+        return Skipped(origin, "the recorded decision does not have the shape of decision JSON")
 
 
-def read_jsonl(lines: Iterable[str], name: str, replay: bool = False) -> Corpus:
-    """Cases (or recorded decisions with their cases) from JSON Lines."""
+def _collect(lines: Iterable[tuple[int, str | None, str]], name: str, replay: bool) -> Corpus:
+    """Entries from (line number, text or None, why not) triples; blank lines are ignored."""
     out = Corpus()
-    for n, text in _numbered(lines):
-        entry = _parse_line(f"{name}:{n}", text, replay)
+    for n, text, why in lines:
+        if text is not None and not text.strip():
+            continue
+        entry = Skipped(f"{name}:{n}", why) if text is None \
+            else _parse_line(f"{name}:{n}", text, replay)
         if isinstance(entry, Skipped):
             out.skipped.append(entry)
         else:
@@ -127,12 +136,18 @@ def read_jsonl(lines: Iterable[str], name: str, replay: bool = False) -> Corpus:
     return out
 
 
+def read_jsonl(lines: Iterable[str], name: str, replay: bool = False) -> Corpus:
+    """Cases (or recorded decisions with their cases) from JSON Lines given as text."""
+    return _collect(((n, line, "") for n, line in enumerate(lines, start=1)), name, replay)
+
+
+def _decoded(stream: IO[bytes]) -> Iterator[tuple[int, str | None, str]]:
+    for raw in read_lines(stream):
+        text, why = decode_line(raw)
+        yield raw.number, text, why
+
+
 def load_jsonl(path: Path, replay: bool = False) -> Corpus:
-    with path.open(encoding="utf-8") as stream:
-        return read_jsonl(stream, _display(path), replay)
-
-
-def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
-    for n, line in enumerate(lines, start=1):
-        if line.strip():
-            yield n, line
+    """Cases (or recorded decisions) from a JSON Lines file; raises OSError if unreadable."""
+    with path.open("rb") as stream:
+        return _collect(_decoded(stream), _display(path), replay)

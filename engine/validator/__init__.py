@@ -1,6 +1,7 @@
 """The validator: schema, cross-references and lint of policy versions (`echri validate`).
 
-One version goes through three passes, each a module of this package:
+One version goes through three passes (four for `echri validate`), each a module of this
+package:
 
 1. `schema_check` — the loader's problems (syntax, duplicate keys, tags, limits), missing
    files and JSON Schema errors, at file:line:col. Later passes need schema-valid data, so
@@ -8,6 +9,9 @@ One version goes through three passes, each a module of this package:
 2. `xref` — every id a file uses is defined once (`XREF_CHECKS`).
 3. `lint` — allowed but suspicious content, such as a rule that can never fire (`LINTS`);
    only on a version without errors, to avoid echoes of an error.
+4. `backends` (with `validate_report(..., backends=True)`, as `echri validate` runs it) —
+   a version without errors is compiled for every backend and decides one smoke case on
+   each, so a version that validates can always be evaluated.
 
 Across versions, `versions` checks the timeline of released versions and their checksums.
 All diagnostics are sorted by location.
@@ -27,6 +31,7 @@ from engine.repository import (
     load_version_source,
     version_files,
 )
+from engine.validator.backends import check_backends
 from engine.validator.context import Context
 from engine.validator.lint import LINTS, run_lints
 from engine.validator.schema_check import check_source
@@ -56,6 +61,7 @@ class ValidationReport:
     diagnostics: tuple[Diagnostic, ...]
     versions: int
     files: int
+    notes: tuple[str, ...] = ()  # what was not checked here, such as a missing backend
 
     def count(self, severity: str) -> int:
         return sum(1 for d in self.diagnostics if d.severity == severity)
@@ -95,27 +101,35 @@ def find_versions(paths: Sequence[Path]) -> list[Path]:
 
 
 def validate_report(paths: Sequence[Path], root: Path | None = None, *, lint: bool = True,
-                    checksums: bool = True) -> ValidationReport:
+                    checksums: bool = True, backends: bool = False) -> ValidationReport:
     """Validate every version under `paths`, their timeline and (optionally) checksums.
 
     `root` is the policies root holding CHECKSUMS; by default the grandparent of each
-    version directory. Raises NoPolicyVersions when a path holds no version.
+    version directory. With `backends`, every version without errors is also compiled and
+    evaluated on each backend (`check_backends`). Raises NoPolicyVersions when a path holds
+    no version.
     """
     dirs = find_versions(paths)
     found: list[Diagnostic] = []
+    notes: list[str] = []
     infos = []
     files = 0
     for path in dirs:
         src = load_version_source(path)
         files += len(version_files(path))
-        found += validate_version(src, lint=lint)[1]
+        policy, diagnostics = validate_version(src, lint=lint)
+        found += diagnostics
+        if backends and policy is not None:
+            problems, skipped = check_backends(policy, f"{src.display}/policy.yaml")
+            found += problems
+            notes += skipped
         info = version_info(src)
         if info is not None:
             infos.append(info)
     found += check_version_sets(infos)
     if checksums:
         found += check_checksums(infos, root)
-    return ValidationReport(tuple(_sorted(found)), len(dirs), files)
+    return ValidationReport(tuple(_sorted(found)), len(dirs), files, tuple(notes))
 
 
 def validate_paths(paths: Sequence[Path], root: Path | None = None, *, lint: bool = True,
@@ -143,4 +157,6 @@ def render(report: ValidationReport, fmt: str = "text") -> str:
     text = FORMATTERS[fmt](report.diagnostics)
     if fmt != "text":
         return text
-    return f"{text}\n{summary(report)}" if text else summary(report)
+    lines = [text] if text else []
+    lines += [f"note: {note}" for note in report.notes]
+    return "\n".join([*lines, summary(report)])

@@ -1,4 +1,5 @@
-"""First pass over a version: the loader's problems, missing files and JSON Schema errors.
+"""First pass over a version: the loader's problems, missing files, values no check can use
+(non-finite numbers, integers beyond ±2^53, lone surrogates) and JSON Schema errors.
 
 Conditions are checked by the condition parser before the schema sees them: jsonschema's
 `oneOf` over condition forms can only say that nothing matched, while the parser names the
@@ -14,9 +15,9 @@ from typing import Any
 
 from engine import conditions
 from engine.diagnostics import Diagnostic
-from engine.loader import Document, JsonPath
+from engine.loader import MAX_DEPTH, Document, JsonPath
 from engine.repository import VersionSource
-from engine.schemas import FILE_KINDS, check_document, file_kind
+from engine.schemas import FILE_KINDS, check_document, file_kind, scan
 from engine.validator.context import CONDITION_LISTS, entries
 
 _MASK: dict[str, Any] = {"all": []}
@@ -41,12 +42,29 @@ def missing_files(src: VersionSource) -> list[Diagnostic]:
 
 
 def check_file(doc: Document, kind: str) -> list[Diagnostic]:
-    """Loader problems of one file, else its condition and schema problems."""
+    """Loader problems of one file, else its value, condition and schema problems."""
     if not doc.ok:
         return list(doc.diagnostics)
+    flaws = value_problems(doc)
+    if flaws:
+        return [*doc.diagnostics, *flaws]
     problems, bad = condition_problems(doc, kind)
     checked = replace(doc, data=_masked(doc.data, bad)) if bad else doc
     return [*doc.diagnostics, *problems, *check_document(checked, kind)]
+
+
+def value_problems(doc: Document) -> list[Diagnostic]:
+    """Values no later check can use: `.inf`/`.nan`, integers beyond ±2^53, lone surrogates.
+
+    A threshold of `.inf` is schema-valid (a number) but no backend can evaluate it, and NaN
+    makes every comparison false. The loader already bounds the nesting depth.
+    """
+    return [doc.diagnostic(f.path, f.code, f.message, help=_VALUE_HELP.get(f.code))
+            for f in scan(doc.data, MAX_DEPTH + 1, yaml=True)]
+
+
+_VALUE_HELP = {"invalid-number": "numbers in a policy must be finite and within ±2^53",
+               "invalid-unicode": "write the character itself, or a valid surrogate pair"}
 
 
 def condition_problems(doc: Document, kind: str) -> tuple[list[Diagnostic], list[JsonPath]]:
