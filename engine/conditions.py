@@ -7,7 +7,7 @@ evaluate; `render` prints the AST in the readable form explanations and diffs us
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -29,6 +29,9 @@ class Test:
 @dataclass(frozen=True, slots=True)
 class All:
     children: tuple[Node, ...]
+    # A named condition (`{ref: name}`) parses to an All of its one expanded body carrying
+    # the name, so every walker treats it as plain conjunction; `render` shows the name.
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +56,31 @@ class Problem:
     help: str | None = None
 
 
+Resolver = Callable[[str, JsonPath], Union[Node, "Problem", None]]
+
+
 class _Parser:
     def __init__(self, vocab: Mapping[str, Collection[str]] | None,
-                 allowed_facts: Collection[str] | None):
+                 allowed_facts: Collection[str] | None, resolve: Resolver | None = None):
         self.vocab = vocab
         self.allowed = allowed_facts
+        self.resolve = resolve
         self.problems: list[Problem] = []
+
+    def parse_ref(self, raw: dict[str, Any], path: JsonPath) -> Node | None:
+        name = raw["ref"]
+        if len(raw) != 1 or not isinstance(name, str):
+            self.fail(path, "condition", "a reference is `{ref: <condition name>}` alone")
+            return None
+        if self.resolve is None:
+            self.fail((*path, "ref"), "ref-not-allowed",
+                      f"named condition `{name}` cannot be used here")
+            return None
+        found = self.resolve(name, (*path, "ref"))
+        if isinstance(found, Problem):
+            self.problems.append(found)
+            return None
+        return None if found is None else All((found,), name)
 
     def fail(self, path: JsonPath, code: str, message: str, help: str | None = None) -> None:
         self.problems.append(Problem(path, code, message, help))
@@ -68,6 +90,8 @@ class _Parser:
             self.fail(path, "condition", "a condition must be a mapping with `all`, `any`, "
                       "`not` or `fact`")
             return None
+        if "ref" in raw:
+            return self.parse_ref(raw, path)
         combinators = [k for k in ("all", "any", "not") if k in raw]
         if combinators:
             if len(raw) != 1:
@@ -171,11 +195,84 @@ _BAD = object()
 
 
 def parse(raw: Any, path: JsonPath = (), vocab: Mapping[str, Collection[str]] | None = None,
-          allowed_facts: Collection[str] | None = None) -> tuple[Node | None, list[Problem]]:
-    """Parse a YAML condition; with `vocab`, id arguments are checked against it."""
-    parser = _Parser(vocab, allowed_facts)
+          allowed_facts: Collection[str] | None = None,
+          definitions: Mapping[str, Node | None] | None = None
+          ) -> tuple[Node | None, list[Problem]]:
+    """Parse a YAML condition; with `vocab`, id arguments are checked against it.
+
+    `definitions` are the parsed named conditions `{ref: name}` may use (None: refs are not
+    allowed here); a definition that failed to parse is None and is reported where it is
+    defined, not at every use.
+    """
+    resolve = None if definitions is None else _lookup(definitions)
+    parser = _Parser(vocab, allowed_facts, resolve)
     node = parser.parse(raw, path)
     return (node if not parser.problems else None), parser.problems
+
+
+class _AnyName(Mapping[str, "Node | None"]):
+    """Definitions for a structure-only parse: every name exists (checked later)."""
+
+    def __getitem__(self, name: str) -> Node | None:
+        return TRUE
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+ANY_DEFINITION: Mapping[str, Node | None] = _AnyName()
+
+
+def _lookup(definitions: Mapping[str, Node | None]) -> Resolver:
+    def resolve(name: str, path: JsonPath) -> Node | Problem | None:
+        if name not in definitions:
+            return Problem(path, "unknown-definition", f"unknown named condition `{name}`",
+                           suggest(name, definitions))
+        return definitions[name]
+    return resolve
+
+
+def parse_definitions(raw: Mapping[str, tuple[Any, JsonPath]],
+                      vocab: Mapping[str, Collection[str]] | None = None
+                      ) -> tuple[dict[str, Node | None], dict[str, list[Problem]]]:
+    """Parse named conditions (name → (raw condition, path)); they may use one another.
+
+    Problems are given per definition (paths are within its file). A cycle (`a` uses `b`
+    uses `a`) is a problem at the reference that closes it; a definition with problems, or
+    using one, maps to None.
+    """
+    done: dict[str, Node | None] = {}
+    problems: dict[str, list[Problem]] = {}
+    stack: list[str] = []
+
+    def resolve(name: str, path: JsonPath) -> Node | Problem | None:
+        if name not in raw:
+            return Problem(path, "unknown-definition", f"unknown named condition `{name}`",
+                           suggest(name, raw))
+        if name in stack:
+            cycle = " → ".join([*stack[stack.index(name):], name])
+            return Problem(path, "definition-cycle",
+                           f"named conditions refer to each other in a cycle: {cycle}")
+        if name not in done:
+            stack.append(name)
+            body, where = raw[name]
+            parser = _Parser(vocab, None, resolve)
+            node = parser.parse(body, where)
+            stack.pop()
+            if parser.problems:
+                problems[name] = parser.problems
+            done[name] = None if parser.problems else node
+        return done[name]
+
+    for name in raw:
+        resolve(name, raw[name][1])
+    return done, problems
 
 
 def to_nnf(node: Node, negate: bool = False) -> Node:
@@ -186,6 +283,8 @@ def to_nnf(node: Node, negate: bool = False) -> Node:
         return to_nnf(node.child, not negate)
     children = tuple(to_nnf(c, negate) for c in node.children)
     conj = isinstance(node, All) != negate
+    if len(children) == 1 and isinstance(node, All) and node.name is not None:
+        return children[0]  # a named condition is expanded: the IR has no names
     return All(children) if conj else AnyOf(children)
 
 
@@ -272,6 +371,8 @@ def render(node: Node, top: bool = True) -> str:
         return render_test(node)
     if isinstance(node, Not):
         return f"not ({render(node.child, top=True)})"
+    if isinstance(node, All) and node.name is not None:
+        return f"{node.name} (= {render(node.children[0], top=True)})"
     if not node.children:
         return "always" if isinstance(node, All) else "never"
     joiner = " and " if isinstance(node, All) else " or "

@@ -119,6 +119,17 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Definition:
+    """A named, reusable condition; rules use it as `{ref: id}`."""
+
+    id: str
+    title: str
+    description: str
+    when: Node | None  # None when it does not parse (the validator says why)
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     id: str
     version: str
@@ -146,6 +157,7 @@ class Policy:
     assurances: Mapping[str, Assurance]
     license_conditions: Mapping[str, LicenseCondition]
     rules: tuple[Rule, ...]  # policy rules then information requirements, in file order
+    definitions: Mapping[str, Definition]  # named conditions (`definitions:` in rules files)
     digest: str
     path: str
 
@@ -194,10 +206,10 @@ def _terms(raw: Any, *extra: str) -> dict[str, Term]:
     return out
 
 
-def _cond(raw: Any) -> Node | None:
+def _cond(raw: Any, definitions: Mapping[str, Node | None] | None = None) -> Node | None:
     if raw is None:
         return conditions.TRUE
-    node, _ = conditions.parse(raw)
+    node, _ = conditions.parse(raw, definitions=definitions)
     return node
 
 
@@ -240,20 +252,49 @@ def _destinations(raw: dict[str, Any]) -> dict[str, Destination]:
     return out
 
 
-def _rules(src: VersionSource) -> list[Rule]:
+def raw_definitions(src: VersionSource) -> dict[str, tuple[Any, tuple[str | int, ...], Any]]:
+    """Named conditions of a version: id → (raw `when`, its path in the file, document)."""
+    out: dict[str, tuple[Any, tuple[str | int, ...], Any]] = {}
+    for _rel, doc in src.of_kind("rules"):
+        data = doc.data if isinstance(doc.data, dict) else {}
+        for i, d in enumerate(data.get("definitions") or ()):
+            if isinstance(d, dict) and isinstance(d.get("id"), str) and d["id"] not in out:
+                out[d["id"]] = (d.get("when"), ("definitions", i, "when"), doc)
+    return out
+
+
+def _definitions(src: VersionSource) -> dict[str, Definition]:
+    raw = raw_definitions(src)
+    nodes, _ = conditions.parse_definitions({k: (v[0], v[1]) for k, v in raw.items()})
+    out = {}
+    for _rel, doc in src.of_kind("rules"):
+        data = doc.data if isinstance(doc.data, dict) else {}
+        for d in data.get("definitions") or ():
+            if isinstance(d, dict) and d.get("id") in nodes and d["id"] not in out:
+                out[d["id"]] = Definition(d["id"], str(d.get("title", d["id"])),
+                                          d.get("description", ""), nodes[d["id"]], doc.path)
+    return out
+
+
+def _rules(src: VersionSource, definitions: Mapping[str, Definition]) -> list[Rule]:
     out = []
+    defs = {k: d.when for k, d in definitions.items()}
+
+    def cond(raw: Any) -> Node | None:
+        return _cond(raw, defs)
+
     for _rel, doc in src.of_kind("rules"):
         for r in (doc.data or {}).get("rules", ()) if isinstance(doc.data, dict) else ():
             out.append(Rule(
                 r["id"], r["title"], r.get("description", ""), tuple(r.get("commitments", ())),
-                _cites(r.get("basis")), _cond(r.get("when")), r.get("outcome"),
+                _cites(r.get("basis")), cond(r.get("when")), r.get("outcome"),
                 tuple(r.get("require_assurances", ())), tuple(r.get("conditions", ())),
                 r.get("message", ""), doc.path))
     info = src.one("information")
     for q in _data(src, "information").get("requirements", ()):
         out.append(Rule(
             q["id"], q["title"], q.get("description", q["request"]),
-            tuple(q.get("commitments", ())), _cites(q.get("basis")), _cond(q.get("when")),
+            tuple(q.get("commitments", ())), _cites(q.get("basis")), cond(q.get("when")),
             "request_information", (), (), q["request"], info.path if info else "",
             field=q["field"], request=q["request"]))
     return out
@@ -268,6 +309,7 @@ def build_policy(src: VersionSource) -> Policy:
     assur = _data(src, "assurances")
     band_spec = bands.get("bands", {})
     outcomes = meta.get("outcomes", {})
+    definitions = _definitions(src)
     return Policy(
         id=str(meta.get("policy", "")), version=str(meta.get("version", "")),
         title=meta.get("title", ""), status=meta.get("status", "draft"),
@@ -298,7 +340,8 @@ def build_policy(src: VersionSource) -> Policy:
                     for a in assur.get("assurances", ())},
         license_conditions={c["id"]: LicenseCondition(c["id"], c["title"], c["text"])
                             for c in assur.get("license_conditions", ())},
-        rules=tuple(_rules(src)),
+        rules=tuple(_rules(src, definitions)),
+        definitions=definitions,
         digest=src.digest(),
         path=src.display,
     )

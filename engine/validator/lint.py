@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import conditions
-from engine.conditions import All, Node, Test
+from engine.conditions import All, AnyOf, Node, Not, Test
 from engine.diagnostics import Diagnostic
 from engine.loader import Document, JsonPath
 from engine.model import Rule
@@ -237,6 +237,26 @@ def unreachable_factor(ctx: Context) -> Iterator[Hit]:
                       "assign the factor in destinations.yaml or drop the rule")
 
 
+def _names(node: Node | None) -> Iterator[str]:
+    """The named conditions a condition uses (directly or through another one)."""
+    if isinstance(node, All) and node.name is not None:
+        yield node.name
+    if isinstance(node, Not):
+        yield from _names(node.child)
+    elif isinstance(node, All | AnyOf):
+        for child in node.children:
+            yield from _names(child)
+
+
+def unused_definition(ctx: Context) -> Iterator[Hit]:
+    """A named condition no rule or information requirement uses."""
+    used = {n for rule in ctx.policy.rules for n in _names(rule.when)}
+    for entry in ctx.entries("rules", "definitions"):
+        if entry.data.get("id") not in used:
+            yield Hit(entry.doc, entry.at("id"), f"named condition `{entry.data.get('id')}` "
+                      "is not used by any rule", "use it with `{ref: <id>}` or remove it")
+
+
 LINTS: dict[str, Lint] = {
     "unreachable-factor": Lint(WARNING, unreachable_factor,
                                "a rule that needs a factor no destination has"),
@@ -246,6 +266,7 @@ LINTS: dict[str, Lint] = {
     "duplicate-condition": Lint(WARNING, duplicate_condition,
                                 "two rules with one condition and the same effect"),
     "unused-category": Lint(WARNING, unused_category, "a category no rule tests"),
+    "unused-definition": Lint(WARNING, unused_definition, "a named condition no rule uses"),
     "unused-factor": Lint(WARNING, unused_factor, "a destination factor nothing tests"),
     "missing-modeline": Lint(WARNING, missing_modeline, "a file without a schema modeline"),
     "wrong-modeline": Lint(WARNING, wrong_modeline, "a modeline naming another file's schema"),

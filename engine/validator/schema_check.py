@@ -74,10 +74,13 @@ def condition_problems(doc: Document, kind: str) -> tuple[list[Diagnostic], list
         return [], []
     out: list[Diagnostic] = []
     bad: list[JsonPath] = []
-    for entry in entries(doc, list_path):
+    named = entries(doc, ("definitions",)) if kind == "rules" else []
+    for entry in [*entries(doc, list_path), *named]:
         if "when" not in entry.data:
             continue
-        _, problems = conditions.parse(entry.data["when"], entry.at("when"))
+        # structure only: references are resolved by the cross-reference checks
+        _, problems = conditions.parse(entry.data["when"], entry.at("when"),
+                                       definitions=conditions.ANY_DEFINITION)
         if problems:
             bad.append(entry.at("when"))
             out.extend(doc.diagnostic(p.path, p.code, f"{entry.owner()}: {p.message}", p.help)

@@ -9,17 +9,18 @@ id argument (category, factor, band, ...) is checked against what the version de
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 import pycountry
 
 from engine import conditions
+from engine.conditions import Node
 from engine.decision import BUILTIN_FINDINGS
 from engine.diagnostics import Diagnostic, suggest
 from engine.facts import BAND_FACTS, FACTS, TEMPLATE_EXTRAS
 from engine.loader import JsonPath
-from engine.model import UNKNOWN_BAND, canonical_entry
+from engine.model import UNKNOWN_BAND, canonical_entry, raw_definitions
 from engine.validator.context import Context, Entry, entries
 
 Check = Callable[[Context], Iterable[Diagnostic]]
@@ -99,6 +100,7 @@ def check_duplicate_ids(ctx: Context) -> Iterator[Diagnostic]:
     for label, (kind, path) in VOCABULARIES.items():
         yield from duplicates(label, ctx.entries(kind, *path))
     yield from duplicates("rule", ctx.rule_entries())
+    yield from duplicates("named condition", ctx.entries("rules", "definitions"))
 
 
 def check_reserved_ids(ctx: Context) -> Iterator[Diagnostic]:
@@ -219,12 +221,12 @@ def check_rule_refs(ctx: Context) -> Iterator[Diagnostic]:
                                    "licence condition", who)
 
 
-def condition(entry: Entry, ctx: Context,
-              allowed: Collection[str] | None = None) -> Iterator[Diagnostic]:
+def condition(entry: Entry, ctx: Context, allowed: Collection[str] | None = None,
+              definitions: Mapping[str, Node | None] | None = None) -> Iterator[Diagnostic]:
     """Problems of one `when`, with ids checked against the policy's vocabularies."""
     who = entry.owner()
     node, problems = conditions.parse(entry.data["when"], entry.at("when"), ctx.policy.vocab,
-                                      allowed)
+                                      allowed, definitions)
     for p in problems:
         yield entry.doc.diagnostic(p.path, p.code, f"{who}: {p.message}", p.help)
     if allowed is None and node is not None and \
@@ -235,10 +237,23 @@ def condition(entry: Entry, ctx: Context,
                           help="split the rule, or factor common tests out of nested `any`")
 
 
+def named_conditions(ctx: Context) -> tuple[dict[str, Node | None], list[Diagnostic]]:
+    """The version's named conditions, parsed with the vocabularies, and their problems."""
+    raw = raw_definitions(ctx.src)
+    nodes, problems = conditions.parse_definitions({k: (v[0], v[1]) for k, v in raw.items()},
+                                                   ctx.policy.vocab)
+    out = [raw[name][2].diagnostic(p.path, p.code, f"named condition `{name}`: {p.message}",
+                                   p.help)
+           for name, found in problems.items() for p in found]
+    return nodes, out
+
+
 def check_conditions(ctx: Context) -> Iterator[Diagnostic]:
+    definitions, problems = named_conditions(ctx)
+    yield from problems
     for entry in ctx.rule_entries():
         if "when" in entry.data:
-            yield from condition(entry, ctx)
+            yield from condition(entry, ctx, definitions=definitions)
     for entry in entries(ctx.doc("risk_bands"), ("bands", "rules")):
         yield from condition(entry, ctx, BAND_FACTS)
 
