@@ -149,6 +149,9 @@ class _Normalizer:
         self.data = data
         self.unknown: list[UnknownId] = []
         self.item_ids = tuple(str(i["id"]) for i in data["items"])
+        # countries, bands and factors of every foreign party (end user, consignees,
+        # intermediaries, purchaser): the `parties.*` facts
+        self.parties: tuple[set[str], set[str], set[str]] = (set(), set(), set())
 
     def vocab_id(self, field: str, value: Any, vocab: str, items: Iterable[str] = ()) -> str | None:
         if value is None:
@@ -187,7 +190,11 @@ class _Normalizer:
         self.put(f, "end_use.purpose",
                  self.vocab_id("end_use.purpose", end_use.get("purpose"), "end_use_purposes"))
         self.put(f, "end_use.description", _text(end_use.get("description")))
+        self.party_list(f, "consignees", d.get("consignees") or ())
         self.intermediaries(f, d.get("intermediaries") or ())
+        self.party(f, "purchaser", _obj(d, "purchaser").get("country"))
+        f["parties.countries"], f["parties.bands"], f["parties.factors"] = (
+            frozenset(p) for p in self.parties)
         f["assurances"] = self.vocab_set("assurances", d.get("assurances"), "assurances")
         self.exporter(f, _obj(d, "exporter"))
         f["case.item_count"] = len(d["items"])
@@ -201,14 +208,62 @@ class _Normalizer:
                 self.p.policy.end_user_types[kind].extra.get("government", False))
         f["end_user.flags"] = self.vocab_set("end_user.flags", eu.get("flags"), "red_flags")
         self.put(f, "end_user.name", _text(eu.get("name")))
-        country = self.vocab_id("end_user.country", eu.get("country"), "destinations")
+        country = self.party(f, "end_user", eu.get("country"))
         if country is not None and dest in self.p.destinations:  # unknown when dest is
             f["end_user.in_destination"] = country == dest
 
+    def party(self, f: dict[str, Any], prefix: str, code: Any) -> str | None:
+        """`<prefix>.country/.band/.factors` of a single party; it joins the case's parties."""
+        known, band, factors = self.country(f"{prefix}.country", code)
+        self.put(f, f"{prefix}.country", known)
+        self.put(f, f"{prefix}.band", band)
+        f[f"{prefix}.factors"] = factors
+        self.join(known, band, factors)
+        return known
+
+    def country(self, field: str, code: Any) -> tuple[str | None, str | None, frozenset[str]]:
+        """A party's country: (known code, band, factors); band `unknown` if the code is."""
+        if code is None:
+            return None, None, frozenset()
+        dest = self.p.destinations.get(code)
+        if dest is None:
+            self.vocab_id(field, code, "destinations")  # an unknown-id finding
+            return None, UNKNOWN_BAND, frozenset()
+        self.trust(dest)
+        return dest.code, dest.band, dest.factors
+
+    def join(self, code: str | None, band: str | None, factors: frozenset[str]) -> None:
+        """Add one party's country profile to the `parties.*` facts."""
+        if code is not None:
+            self.parties[0].add(code)
+        if band is not None:
+            self.parties[1].add(band)
+        self.parties[2].update(factors)
+
+    def party_list(self, f: dict[str, Any], prefix: str,
+                   entries: Iterable[Mapping[str, Any]]) -> None:
+        """`<prefix>.count/.countries/.bands/.factors` of a list of parties."""
+        entries = list(entries)
+        codes: set[str] = set()
+        bands: set[str] = set()
+        factors: set[str] = set()
+        for e in entries:
+            known, band, found = self.country(f"{prefix}.country", e.get("country"))
+            self.join(known, band, found)
+            if known is not None:
+                codes.add(known)
+            if band is not None:
+                bands.add(band)
+            factors.update(found)
+        f[f"{prefix}.count"] = len(entries)
+        f[f"{prefix}.countries"] = frozenset(codes)
+        f[f"{prefix}.bands"] = frozenset(bands)
+        f[f"{prefix}.factors"] = frozenset(factors)
+
     def intermediaries(self, f: dict[str, Any], entries: Iterable[Mapping[str, Any]]) -> None:
         entries = list(entries)
-        f["intermediaries.count"] = len(entries)
-        roles, bands = set(), set()
+        self.party_list(f, "intermediaries", entries)
+        roles = set()
         stated = bool(entries)
         for e in entries:
             role = self.vocab_id("intermediaries.role", e.get("role"), "intermediary_roles")
@@ -216,17 +271,8 @@ class _Normalizer:
                 roles.add(role)
             else:
                 stated = False
-            code = e.get("country")
-            if code is not None:
-                dest = self.p.destinations.get(code)
-                if dest is None:
-                    self.vocab_id("intermediaries.country", code, "destinations")
-                else:
-                    self.trust(dest)
-                bands.add(dest.band if dest else UNKNOWN_BAND)
         f["intermediaries.roles"] = frozenset(roles)
         f["intermediaries.roles_stated"] = stated
-        f["intermediaries.bands"] = frozenset(bands)
 
     def exporter(self, f: dict[str, Any], ex: Mapping[str, Any]) -> None:
         self.put(f, "exporter.name", _text(ex.get("name")))

@@ -101,9 +101,13 @@ def _weighted(rng: random.Random, values: Sequence[str], weights: Mapping[str, f
 
 
 class _CaseMaker:
-    def __init__(self, profile: _Profile, rng: random.Random):
+    def __init__(self, profile: _Profile, rng: random.Random,
+                 extra: random.Random | None = None):
         self.p = profile
         self.rng = rng
+        # contract-2 parties draw from their own stream, so the v1 part of every generated
+        # case (and every figure measured on it) stays what it was
+        self.extra = extra or random.Random(0)
         self.mix = COMMERCIAL
 
     def maybe(self, rate: float = MISSING_RATE) -> bool:
@@ -200,6 +204,7 @@ class _CaseMaker:
             case["intermediaries"] = [self.intermediary() for _ in range(rng.randint(1, 2))]
         elif roll < 0.3:
             case["intermediaries"] = []
+        self.parties(case)
         if not self.maybe(0.1):
             pool = self.p.vocab.get("assurances") or []
             chosen = [a for a in pool if rng.random() < 0.3]
@@ -237,6 +242,22 @@ class _CaseMaker:
             user["flags"] = []
         return user
 
+    def parties(self, case: dict[str, Any]) -> None:
+        """Consignees (0 to 10) and a purchaser, from the separate `extra` stream."""
+        rng, saved = self.extra, self.rng
+        self.rng = rng  # country() and maybe() draw from self.rng
+        try:
+            roll = rng.random()
+            if roll < 0.25:
+                count = rng.choice((1, 1, 1, 2, 2, 3, 10))
+                case["consignees"] = [{"name": f"{rng.choice(_NAMES)} Logistics",
+                                       "country": self.country()} for _ in range(count)]
+            if rng.random() < 0.15:
+                case["purchaser"] = {"name": f"{rng.choice(_NAMES)} Holdings",
+                                     "country": self.country()}
+        finally:
+            self.rng = saved
+
     def intermediary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": f"{self.rng.choice(_NAMES)} Trading",
                                "country": self.country()}
@@ -249,6 +270,7 @@ class _CaseMaker:
 def generate_cases(source: CompiledPolicy | Mapping[str, Collection[str]], n: int,
                    seed: int = 0) -> Iterator[dict[str, Any]]:
     """`n` contract-valid cases for a compiled policy (or a vocabulary mapping)."""
-    maker = _CaseMaker(_Profile.build(source), random.Random(seed))
+    maker = _CaseMaker(_Profile.build(source), random.Random(seed),
+                       random.Random(f"parties-{seed}"))
     for i in range(n):
         yield maker.case(i + 1, f"GEN-{seed}")
