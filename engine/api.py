@@ -89,13 +89,19 @@ class PolicyStore:
                 f"policy `{pid}` has no version `{version}` (known: {known})",
                 "unknown-version") from None
 
-    def in_force(self, day: str, policy_id: str | None = None) -> CompiledPolicy:
-        """The released version in force on `day` (YYYY-MM-DD)."""
+    def in_force(self, day: str, policy_id: str | None = None, *,
+                 as_released: str | None = None) -> CompiledPolicy:
+        """The released version in force on `day` (YYYY-MM-DD).
+
+        `as_released` names a version (a draft about to be released) that counts as
+        released here; the fixture runner uses it to tell which fixtures a draft will decide.
+        """
         pid = self._policy_id(policy_id)
         best: CompiledPolicy | None = None
         for cp in self.versions[pid].values():
             p = cp.policy
-            if p.status != "released" or p.effective_from > day:
+            released = p.status == "released" or p.version == as_released
+            if not released or p.effective_from > day:
                 continue
             if p.effective_until is not None and p.effective_until < day:
                 continue

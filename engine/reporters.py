@@ -17,9 +17,19 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from engine.diagnostics import Diagnostic, format_text, suggest
-from engine.fixtures import ERROR, FAIL, PASS, FixtureResult, RunReport, VersionCoverage
+from engine.fixtures import (
+    CHANGED,
+    ERROR,
+    FAIL,
+    OUTDATED,
+    PASS,
+    FixtureResult,
+    RunReport,
+    VersionCoverage,
+)
 
 MAX_IDS = 3  # fixture ids listed per covered rule in the text coverage report
+QUIET = (PASS, OUTDATED)  # statuses a summary does not list one by one
 
 
 def _plural(n: int, word: str) -> str:
@@ -31,6 +41,7 @@ def counts_line(report: RunReport) -> str:
     parts = [f"{report.count(PASS)} passed", f"{report.count(FAIL)} failed"]
     if report.count(ERROR):
         parts.append(_plural(report.count(ERROR), "error"))
+    parts += [f"{report.count(s)} {s}" for s in (CHANGED, OUTDATED) if report.count(s)]
     line = f"{_plural(len(report.results), 'fixture')}: {', '.join(parts)}"
     if report.invalid_files:
         line += f"; {_plural(report.invalid_files, 'invalid file')}"
@@ -45,11 +56,38 @@ def _actual(result: FixtureResult) -> str:
     return f"actual: {d.decision} under {d.policy['id']} {d.policy['version']}; rules: {rules}"
 
 
+def _how(result: FixtureResult) -> str:
+    """`pinned`, or the version the date selects when --policy-version overrode it."""
+    if result.how == "pinned":
+        return ", pinned"
+    if result.carried is not None:
+        return f", its date selects {result.carried.by_date or 'no version'}"
+    return ""
+
+
 def _version_label(result: FixtureResult) -> str:
     f = result.fixture
     if result.decision is not None:
-        return f" ({result.decision.policy['id']} {result.version})"
+        return f" ({result.decision.policy['id']} {result.version}{_how(result)})"
     return f" ({f.policy_id})" if f.policy_id else ""
+
+
+def ran_under(report: RunReport) -> list[str]:
+    """With --policy-version: how many fixtures ran under which version, and why."""
+    if not report.policy_version:
+        return []
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for r in report.results:
+        if r.decision is not None:
+            key = (r.decision.policy["id"], r.decision.policy["version"])
+            how = counts.setdefault(key, {})
+            how[r.how] = how.get(r.how, 0) + 1
+    lines = ["", f"ran under --policy-version {report.policy_version} (fixtures pinned to "
+                 "another version stay pinned):"]
+    for (pid, version), how in sorted(counts.items()):
+        parts = ", ".join(f"{n} {label}" for label, n in sorted(how.items()))
+        lines.append(f"  {pid} {version}: {_plural(sum(how.values()), 'fixture')} ({parts})")
+    return lines
 
 
 # ---------------------------------------------------------------- text
@@ -59,7 +97,11 @@ def _text_result(result: FixtureResult) -> list[str]:
     head = f"{result.status.upper():<5} {result.fixture.test_id}{_version_label(result)}"
     if result.status == PASS:
         return [head]
+    if result.status == OUTDATED:
+        return [head, f"      {result.summary()}"]
     lines = [head, f"      {result.fixture.display}:{result.line}"]
+    if result.status == CHANGED:
+        lines.append(f"      {result.summary()}")
     lines += [f"      {line}" for line in result.diff().splitlines()]
     if result.decision is not None:
         lines.append(f"      {_actual(result)}")
@@ -68,8 +110,9 @@ def _text_result(result: FixtureResult) -> list[str]:
 
 def _coverage_head(c: VersionCoverage) -> str:
     status = "released" if c.released else "draft"
+    carried = f" ({c.carried} of other dates carried forward)" if c.carried else ""
     return (f"{c.policy_id} {c.version} ({status}): {len(c.covered)}/{len(c.rules)} rules "
-            f"fired ({c.percent:.1f}%) by {_plural(c.fixtures, 'fixture')}")
+            f"fired ({c.percent:.1f}%) by {_plural(c.fixtures, 'fixture')}{carried}")
 
 
 def _coverage_text(report: RunReport, detail: bool) -> list[str]:
@@ -98,6 +141,7 @@ def _tail(report: RunReport, detail: bool) -> list[str]:
         verb = "updated" if u.written else "could not update"
         note = f" ({'; '.join(u.notes)})" if u.notes else ""
         lines.append(f"{verb} {u.fixture.display}{note}")
+    lines += ran_under(report)
     lines += ["", counts_line(report)]
     for c in report.below_threshold:
         lines.append(f"rule coverage of {c.policy_id} {c.version} is {c.percent:.1f}%, below "
@@ -113,7 +157,7 @@ def render_text(report: RunReport) -> str:
 
 def render_summary(report: RunReport) -> str:
     """Failing fixtures with their differences, problems, uncovered rules and the totals."""
-    lines = [line for r in report.results if r.status != PASS for line in _text_result(r)]
+    lines = [line for r in report.results if r.status not in QUIET for line in _text_result(r)]
     return "\n".join(lines + _tail(report, detail=False)).strip("\n")
 
 
@@ -126,7 +170,9 @@ def _result_json(result: FixtureResult) -> dict[str, Any]:
         "id": f.test_id, "file": f.display, "line": result.line,
         "description": f.description, "status": result.status,
         "policy": result.decision.policy["id"] if result.decision else f.policy_id,
-        "version": result.version,
+        "version": result.version, "how": result.how,
+        "by_date": result.carried.by_date if result.carried else None,
+        "change": result.carried.change or None if result.carried else None,
         "mismatches": [{"key": m.key, "message": m.summary, "expected": list(m.removed),
                         "actual": list(m.added)} for m in result.mismatches],
     }
@@ -140,16 +186,17 @@ def _result_json(result: FixtureResult) -> dict[str, Any]:
 def _coverage_json(c: VersionCoverage) -> dict[str, Any]:
     return {"policy": c.policy_id, "version": c.version,
             "status": "released" if c.released else "draft", "fixtures": c.fixtures,
-            "rules": len(c.rules), "covered": len(c.covered),
+            "carried": c.carried, "rules": len(c.rules), "covered": len(c.covered),
             "percent": round(c.percent, 2), "uncovered": list(c.uncovered),
             "fired": {r: list(ids) for r, ids in c.fired.items()}}
 
 
 def render_json(report: RunReport) -> str:
-    data = {
+    data: dict[str, Any] = {
         "summary": {"fixtures": len(report.results), "passed": report.count(PASS),
                     "failed": report.count(FAIL), "errors": report.count(ERROR),
                     "invalid_files": report.invalid_files},
+        "policy_version": report.policy_version,
         "results": [_result_json(r) for r in report.results],
         "problems": [d.to_dict() for d in report.diagnostics],
         "coverage": None if report.coverage is None else
@@ -158,6 +205,8 @@ def render_json(report: RunReport) -> str:
         "updates": [{"file": u.fixture.display, "written": u.written, "notes": list(u.notes)}
                     for u in report.updates],
     }
+    if report.policy_version:  # only a run under --policy-version has these statuses
+        data["summary"].update(changed=report.count(CHANGED), outdated=report.count(OUTDATED))
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
@@ -180,7 +229,11 @@ def _junit_result(suite: ET.Element, result: FixtureResult) -> None:
     case = _testcase(suite, result.fixture.display, result.line)
     if result.status == PASS:
         return
-    tag, kind = ("failure", "mismatch") if result.status == FAIL else ("error", "error")
+    if result.status == OUTDATED:
+        ET.SubElement(case, "skipped", {"message": result.summary()})
+        return
+    tag, kind = {FAIL: ("failure", "mismatch"), CHANGED: ("failure", "changed")}.get(
+        result.status, ("error", "error"))
     element = ET.SubElement(case, tag, {"message": result.summary(), "type": kind})
     element.text = "\n".join(filter(None, [result.diff(), _actual(result)]))
 
@@ -219,7 +272,7 @@ def render_junit(report: RunReport) -> str:
         element.set("tests", str(len(suite.findall("testcase"))))
         element.set("failures", str(len(suite.findall("testcase/failure"))))
         element.set("errors", str(len(suite.findall("testcase/error"))))
-    suite.set("skipped", "0")
+    suite.set("skipped", str(len(suite.findall("testcase/skipped"))))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
@@ -257,10 +310,12 @@ def render_github(report: RunReport) -> str:
     """GitHub workflow commands: an annotation at the differing expect key of each failure."""
     lines = []
     for r in report.results:
-        if r.status == PASS:
+        if r.status in QUIET:
             continue
-        title = f"fixture {r.fixture.test_id} {'failed' if r.status == FAIL else 'error'}"
-        body = "\n".join(filter(None, [r.diff(), _actual(r)]))
+        word = {FAIL: "failed", CHANGED: f"changed under {r.version}"}.get(r.status, "error")
+        title = f"fixture {r.fixture.test_id} {word}"
+        change = r.summary() if r.status == CHANGED else ""
+        body = "\n".join(filter(None, [change, r.diff(), _actual(r)]))
         lines.append(_annotation({"file": r.fixture.display, "line": str(r.line),
                                   "title": title}, body))
     lines += _diagnostic_annotations(list(report.diagnostics))
@@ -286,6 +341,8 @@ def _cell(text: str) -> str:
 def _md_table(report: RunReport) -> list[str]:
     rows = [("Passed", report.count(PASS)), ("Failed", report.count(FAIL)),
             ("Errors", report.count(ERROR)), ("Invalid files", report.invalid_files)]
+    rows[3:3] = [(s.capitalize(), report.count(s)) for s in (CHANGED, OUTDATED)
+                 if report.count(s)]
     return ["| Result | Count |", "|---|---:|", *(f"| {k} | {v} |" for k, v in rows)]
 
 
@@ -323,12 +380,12 @@ def _details(summary: str, body: str, lang: str) -> list[str]:
 
 
 def _md_failures(report: RunReport) -> list[str]:
-    failing = [r for r in report.results if r.status != PASS]
+    failing = [r for r in report.results if r.status not in QUIET]
     if not failing:
         return []
     lines = ["", "### Failures", ""]
     for r in failing:
-        icon = "❌" if r.status == FAIL else "⚠️"
+        icon = "❌" if r.status in (FAIL, CHANGED) else "⚠️"
         summary = f"{icon} {_html(f'`{r.fixture.test_id}`: {r.summary()}')}"
         body = "\n".join(filter(None, [r.diff(), _actual(r)]))
         lines += _details(summary, f"# {r.fixture.display}:{r.line}\n{body}", "diff")
@@ -345,7 +402,8 @@ def _md_invalid(report: RunReport) -> list[str]:
 
 def render_markdown(report: RunReport) -> str:
     """A pull-request comment: headline and summary table first, failures folded away."""
-    ok = not (report.count(FAIL) or report.has_errors or report.below_threshold)
+    ok = not (report.count(FAIL) or report.count(CHANGED) or report.has_errors
+              or report.below_threshold)
     icon = "✅" if ok else "❌"
     lines = ["## ECHRI policy fixtures", "", f"{icon} {counts_line(report)}", "",
              *_md_table(report), *_md_coverage(report), *_md_failures(report),

@@ -7,8 +7,11 @@ policy change is a new version:
    policy.yaml: `version: NEW`, `status: draft`, `derived_from: OLD`, a new `effective_from`,
    no `effective_until` (a version without one is in force until the next one starts) and an
    empty `changes:` list for the author to fill.
-2. `release_version` validates the draft, runs the fixtures with the draft treated as
-   released (every fixture must pass and fire every rule of the new version), then sets
+2. `release_version` validates the draft, runs every fixture under the draft treated as
+   released (fixtures pinned to another version stay pinned; engine/fixtures/carry.py):
+   the draft's own fixtures must pass, a fixture written for an earlier version whose
+   expectation the draft changes is a reviewable `fixture-changed` problem (unless
+   `accept_changes`), and together they must fire every rule of the draft. Then it sets
    `status: released` and records the checksums of its files.
 3. `record_checksums` adds the checksums of released versions that have none yet and
    reports released files whose bytes no longer match.
@@ -41,7 +44,7 @@ from engine.repository import (
 )
 from engine.validator import validate_report, validate_version
 
-_REF = re.compile(r"^(?:(?P<policy>[a-z0-9][a-z0-9-]*)@)?(?P<version>\d{4}\.\d+)$")
+_REF = re.compile(r"(?:(?P<policy>[a-z0-9][a-z0-9-]*)@)?(?P<version>[0-9]{4}\.[0-9]+)")
 
 
 class VersionError(DiagnosticError):
@@ -54,7 +57,7 @@ def _fail(message: str, file: str | None = None, help: str | None = None) -> Ver
 
 def parse_ref(text: str, policy_dir: Path, policy_id: str | None = None) -> tuple[str, str]:
     """`ID@VERSION` or `VERSION` (the policy id from `policy_id` or the only policy)."""
-    match = _REF.match(text)
+    match = _REF.fullmatch(text)
     if not match:
         raise _fail(f"`{text}` is not a version name", help="write ID@YYYY.N or YYYY.N")
     pid = match["policy"] or policy_id
@@ -218,21 +221,42 @@ def _compiled_versions(policy_dir: Path, draft: Policy) -> dict[str, dict[str, C
     return versions
 
 
-def _fixture_failures(policy_dir: Path, fixtures: Path, policy: Policy,
-                      backend: str) -> tuple[list[Diagnostic], str]:
-    """Run every fixture with the draft treated as released; problems and a summary."""
+def _change_help(result: Any, version: str) -> str:
+    by_date = result.carried.by_date if result.carried else None
+    keep = (f"pin the fixture to the version it was written for (`policy_version: "
+            f"\"{by_date}\"`) and add a fixture for {version}") if by_date else \
+        f"give the fixture a date or a `policy_version` for {version}"
+    return f"review the change: if {version} is right, {keep}; or release with " \
+           "--accept-changes"
+
+
+def _fixture_failures(policy_dir: Path, fixtures: Path, policy: Policy, backend: str,
+                      accept_changes: bool = False) -> tuple[list[Diagnostic], list[str]]:
+    """Run every fixture under the draft (treated as released); problems and notes.
+
+    Fixtures pinned to another version stay pinned; the others run under the draft
+    (engine/fixtures/carry.py). A fixture whose expectation the draft changes is a
+    `fixture-changed` problem unless `accept_changes`; a fixture written for an older
+    version that already differed before is only counted in the notes.
+    """
     try:
-        from engine.fixtures import PASS, RunOptions, run
+        from engine.fixtures import CHANGED, OUTDATED, PASS, RunOptions, run
     except ImportError:
-        return [], "fixtures not run: the fixture runner (engine.fixtures) is not available"
+        return [], ["fixtures not run: the fixture runner (engine.fixtures) is not available"]
     from engine.api import PolicyStore
 
     released = dataclasses.replace(policy, status="released")
     report = run(PolicyStore(_compiled_versions(policy_dir, released)), [fixtures],
-                 RunOptions(backend=backend, coverage=True))
+                 RunOptions(backend=backend, coverage=True, policy_version=policy.version))
     problems = [d for d in report.diagnostics if d.severity == "error"]
     problems += [Diagnostic("fixture-failed", r.summary(), r.fixture.display, r.line)
-                 for r in report.results if r.status != PASS]
+                 for r in report.results if r.status not in (PASS, CHANGED, OUTDATED)]
+    changed = [r for r in report.results if r.status == CHANGED]
+    changes = [f"fixture `{r.fixture.test_id}`: {r.summary()}" for r in changed]
+    if not accept_changes:
+        problems += [Diagnostic("fixture-changed", text, r.fixture.display, r.line,
+                                help=_change_help(r, policy.version))
+                     for r, text in zip(changed, changes, strict=True)]
     cov = next((c for c in report.coverage or () if (c.policy_id, c.version) ==
                 (policy.id, policy.version)), None)
     if cov is None or cov.percent < 100.0:
@@ -240,14 +264,27 @@ def _fixture_failures(policy_dir: Path, fixtures: Path, policy: Policy,
         problems.append(Diagnostic("fixture-coverage", f"fixtures do not fire every rule of "
                                    f"{policy.id} {policy.version}: {missing}", str(fixtures),
                                    help="add fixtures that fire these rules"))
-    fixtures_run = cov.fixtures if cov else 0
-    return problems, f"{len(report.results)} fixture(s) passed, {fixtures_run} under " \
-                     f"{policy.version}, rule coverage 100%"
+    fixtures_run, carried = (cov.fixtures, cov.carried) if cov else (0, 0)
+    pinned = sum(r.how == "pinned" and r.version != policy.version for r in report.results)
+    notes = [f"{report.count(PASS)} fixture(s) passed, {fixtures_run} under {policy.version}, "
+             "rule coverage 100%",
+             f"{carried} of them written for earlier versions (carried forward), "
+             f"{fixtures_run - carried} for {policy.version}; {pinned} pinned to other versions"]
+    if report.count(OUTDATED):
+        notes.append(f"{report.count(OUTDATED)} fixture(s) written for older versions already "
+                     "differ under the version this one supersedes: not counted")
+    notes += [f"accepted change: {text}" for text in changes]
+    return problems, notes
 
 
 def release_version(policy_dir: Path, ref: str, fixtures: Path = Path("fixtures"),
-                    backend: str = DEFAULT_BACKEND) -> ReleaseResult:
-    """Check draft `ref`, mark it released and record its checksums."""
+                    backend: str = DEFAULT_BACKEND, accept_changes: bool = False) -> ReleaseResult:
+    """Check draft `ref`, mark it released and record its checksums.
+
+    Every fixture runs under the draft (pinned ones stay pinned) and must fire every rule
+    of it; a fixture whose expectation the draft changes blocks the release unless
+    `accept_changes`.
+    """
     pid, version = parse_ref(ref, policy_dir)
     path = policy_dir / pid / version
     if not (path / "policy.yaml").is_file():
@@ -256,7 +293,8 @@ def release_version(policy_dir: Path, ref: str, fixtures: Path = Path("fixtures"
         raise _fail(f"`{pid}@{version}` is not a draft (released versions are immutable)",
                     help=f"start a new version: echri version new NEXT --from {pid}@{version}")
     policy, found = _validated(path)
-    problems, fixture_note = _fixture_failures(policy_dir, fixtures, policy, backend)
+    problems, fixture_notes = _fixture_failures(policy_dir, fixtures, policy, backend,
+                                                accept_changes)
     if problems:
         raise VersionError(problems)
     policy_yaml = path / "policy.yaml"
@@ -271,7 +309,8 @@ def release_version(policy_dir: Path, ref: str, fixtures: Path = Path("fixtures"
         raise
     sums = file_checksums(path, policy_dir)
     write_checksums(policy_dir, {**read_checksums(policy_dir), **sums})
-    notes = [f"validated ({sum(d.severity != 'error' for d in found)} warning(s))", fixture_note]
+    notes = [f"validated ({sum(d.severity != 'error' for d in found)} warning(s))",
+             *fixture_notes]
     if not policy.changes:
         notes.append("warning: policy.yaml lists no `changes` for reviewers")
     return ReleaseResult(path, sums, tuple(notes))

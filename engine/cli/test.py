@@ -9,7 +9,8 @@ import click
 
 from engine.api import DEFAULT_BACKEND, BackendUnavailable
 from engine.cli.evaluate import load_store
-from engine.fixtures import FAIL, RunOptions, RunReport, run
+from engine.diagnostics import has_errors
+from engine.fixtures import CHANGED, ERROR, FAIL, RunOptions, RunReport, run
 from engine.reporters import REPORTERS, render_summary
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
@@ -17,12 +18,15 @@ DEFAULT_PATH = Path("fixtures")
 
 
 def exit_code(report: RunReport, fail_on_empty: bool) -> int:
-    """2 invalid fixtures, 1 failures / low coverage / nothing selected, else 0."""
-    if report.has_errors:
-        return EXIT_INPUT
+    """2 invalid fixtures, 1 failures / changes / low coverage / nothing selected, else 0.
+
+    A fixture `--update` rewrote no longer counts (an unknown expected rule id included).
+    """
     updated = {u.fixture.source.path for u in report.updates if u.written}
-    failed = [r for r in report.results
-              if r.status == FAIL and r.fixture.source.path not in updated]
+    left = [r for r in report.results if r.fixture.source.path not in updated]
+    if has_errors(report.diagnostics) or any(r.status == ERROR for r in left):
+        return EXIT_INPUT
+    failed = [r for r in left if r.status in (FAIL, CHANGED)]
     if failed or report.below_threshold:
         return EXIT_FAILED
     if fail_on_empty and not report.results:
@@ -42,6 +46,9 @@ def _write(output: Path, text: str) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--policy-dir", type=click.Path(path_type=Path), default=Path("policies"),
               show_default=True, help="Directory holding the policies.")
+@click.option("--policy-version", metavar="VERSION",
+              help="Run every fixture of the policy under VERSION (a draft too), except "
+                   "fixtures pinned to another version; --min-coverage then applies to it.")
 @click.option("--backend", type=click.Choice(["durable", "python"]), default=DEFAULT_BACKEND,
               show_default=True, help="Rules engine evaluating the compiled policy.")
 @click.option("-k", "--select", "select", multiple=True, metavar="PATTERN",
@@ -60,16 +67,16 @@ def _write(output: Path, text: str) -> None:
 @click.option("--update", is_flag=True,
               help="Rewrite the expect: blocks of failing fixtures to the current results.")
 @click.option("--force", is_flag=True, help="With --update, rewrite passing fixtures too.")
-def run_fixtures_command(paths: tuple[Path, ...], policy_dir: Path, backend: str,
-                         select: tuple[str, ...], fail_on_empty: bool, fmt: str,
+def run_fixtures_command(paths: tuple[Path, ...], policy_dir: Path, policy_version: str | None,
+                         backend: str, select: tuple[str, ...], fail_on_empty: bool, fmt: str,
                          output: Path | None, coverage: bool, min_coverage: float | None,
                          update: bool, force: bool) -> None:
     """Run policy fixtures (PATH... files or folders, default: fixtures).
 
-    Exit codes: 0 every fixture passed, 1 a fixture failed, rule coverage is below
-    --min-coverage, no fixture was selected (see --fail-on-empty) or the policies are
-    invalid, 2 usage error or invalid fixture files (reported at file:line:col after the
-    valid fixtures ran).
+    Exit codes: 0 every fixture passed, 1 a fixture failed, a fixture run under
+    --policy-version changed, rule coverage is below --min-coverage, no fixture was
+    selected (see --fail-on-empty) or the policies are invalid, 2 usage error or invalid
+    fixture files (reported at file:line:col after the valid fixtures ran).
     """
     if force and not update:
         raise click.UsageError("--force only applies together with --update")
@@ -78,7 +85,11 @@ def run_fixtures_command(paths: tuple[Path, ...], policy_dir: Path, backend: str
             raise click.UsageError(f"no `{DEFAULT_PATH}` folder here: give fixture PATHs")
         paths = (DEFAULT_PATH,)
     store = load_store(policy_dir)
-    options = RunOptions(backend, select, coverage, min_coverage, update, force)
+    if policy_version and not any(policy_version in v for v in store.versions.values()):
+        known = sorted({v for versions in store.versions.values() for v in versions})
+        raise click.UsageError(f"no policy has version `{policy_version}` "
+                               f"(known: {', '.join(known)})")
+    options = RunOptions(backend, select, coverage, min_coverage, update, force, policy_version)
     try:
         report = run(store, paths, options)
     except BackendUnavailable as exc:

@@ -69,11 +69,20 @@ def new(new: str, source: str, effective_from: str | None, policy_dir: Path) -> 
               show_default=True, help="Fixtures that must pass and fire every rule.")
 @click.option("--backend", type=click.Choice(["durable", "python"]), default=DEFAULT_BACKEND,
               show_default=True, help="Rules engine deciding the fixtures.")
+@click.option("--accept-changes", is_flag=True,
+              help="Release although fixtures written for earlier versions get another "
+                   "result under REF (they are listed as accepted changes).")
 @_policy_dir
-def release(ref: str, fixtures: Path, backend: str, policy_dir: Path) -> None:
-    """Validate draft REF, run the fixtures, mark it released and record its checksums."""
+def release(ref: str, fixtures: Path, backend: str, accept_changes: bool,
+            policy_dir: Path) -> None:
+    """Validate draft REF, run every fixture under it, mark it released, record checksums.
+
+    Fixtures pinned to another version stay pinned; all others run under REF and must
+    together fire every rule of it. A fixture whose expectation REF changes blocks the
+    release until it is pinned to the version it was written for, or --accept-changes.
+    """
     try:
-        result = release_version(policy_dir, ref, fixtures, backend)
+        result = release_version(policy_dir, ref, fixtures, backend, accept_changes)
     except VersionError as exc:
         _fail(exc)
     for note in result.notes:

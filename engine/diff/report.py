@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -71,7 +72,7 @@ def recorded_info(behaviour: BehaviouralDiff | None, spec: str) -> VersionInfo:
 def origin_key(origin: str) -> tuple[str, int]:
     """Sort key of `FILE:LINE` (and plain file) origins: by file, then line number."""
     name, _, line = origin.rpartition(":")
-    return (name, int(line)) if line.isdigit() else (origin, 0)
+    return (name, int(line)) if re.fullmatch(r"[0-9]+", line) else (origin, 0)
 
 
 def _behaviour(job: Job, corpus: Corpus, jobs: int, progress: Progress | None

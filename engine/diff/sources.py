@@ -29,7 +29,8 @@ from engine.schemas import file_kind
 from engine.validator import validate_version
 
 GIT_PREFIX = "git:"
-_AT_FORM = re.compile(r"^(?P<policy>[a-z0-9][a-z0-9-]*)@(?P<version>[^@/\\\s]+)$")
+_DIGITS = re.compile(r"[0-9]+")
+_AT_FORM = re.compile(r"(?P<policy>[a-z0-9][a-z0-9-]*)@(?P<version>[^@/\\\s]+)", re.ASCII)
 
 
 class SourceError(DiagnosticError):
@@ -63,7 +64,7 @@ def _fail(message: str, spec: str | None = None, help: str | None = None) -> Sou
 
 
 def _local_path(text: str, policy_dir: Path) -> Path:
-    match = _AT_FORM.match(text)
+    match = _AT_FORM.fullmatch(text)
     if match and not Path(text).is_dir():
         return (policy_dir / match["policy"] / match["version"]).resolve()
     return Path(text).resolve()
@@ -165,7 +166,7 @@ def load_spec(text: str, policy_dir: Path = Path("policies")) -> LoadedVersion:
 def version_key(version: str) -> tuple[int, ...]:
     """Sort key of `YYYY.N` versions (other names sort first)."""
     parts = version.split(".")
-    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else (-1,)
+    return tuple(int(p) for p in parts) if all(_DIGITS.fullmatch(p) for p in parts) else (-1,)
 
 
 def _counterpart(repo: Path, ref: str, other: LoadedVersion) -> str:

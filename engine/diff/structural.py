@@ -1,9 +1,11 @@
 """Structural diff: added, removed and changed elements of two versions, by kind and id.
 
-Elements are compared field by field (engine/diff/elements.py). A removed rule whose
-condition and effect reappear under a new id is reported once, as a rename; a removed rule
-whose effect reappears with a very similar condition is reported as a *likely* rename with
-its field changes. Destinations whose derived band moves are listed with their causes
+Elements are compared field by field (engine/diff/elements.py). A rule or category that
+declares `renamed_from: <old id>` in place of a removed one is reported once, as a declared
+rename with its field changes. Among the other rules, a removed rule whose condition and
+effect reappear under a new id is reported once, as a rename; a removed rule whose effect
+reappears with a very similar condition is reported as a *likely* rename with its field
+changes. Destinations whose derived band moves are listed with their causes
 (engine/diff/bands.py).
 """
 
@@ -20,6 +22,8 @@ from engine.diff.sources import LoadedVersion
 
 ADDED, REMOVED, CHANGED, RENAMED = "added", "removed", "changed", "renamed"
 SIMILAR = 0.6  # share of identical tests above which a changed condition is a likely rename
+RENAMED_FROM = "renamed_from"  # the declaration of a rename (engine/validator/retired.py)
+RENAMEABLE = ("rules", "categories")  # element kinds that may declare `renamed_from`
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +180,34 @@ def detect_renames(changes: list[ElementChange], old: CompiledPolicy, new: Compi
     return out
 
 
+def _declaration_dropped(fields: Fields) -> Fields:
+    return {k: v for k, v in fields.items() if k != RENAMED_FROM}
+
+
+def declared_renames(changes: list[ElementChange], old_el: Elements, new_el: Elements,
+                     kind: Kind) -> list[ElementChange]:
+    """Replace each added element whose `renamed_from` names a removed one by one `renamed`
+    change (with the field changes between the two, the declaration itself left out)."""
+    removed = {c.id for c in changes if c.change == REMOVED}
+    pairs: dict[str, str] = {}
+    for c in changes:
+        old_id = new_el[c.id].get(RENAMED_FROM) if c.change == ADDED else None
+        if isinstance(old_id, str) and old_id in removed and old_id not in pairs.values():
+            pairs[c.id] = old_id
+    out = []
+    for c in changes:
+        if c.change == REMOVED and c.id in pairs.values():
+            continue
+        if c.id in pairs:
+            old_id = pairs[c.id]
+            fields = diff_fields(_declaration_dropped(old_el[old_id]),
+                                 _declaration_dropped(new_el[c.id]), kind)
+            c = ElementChange(c.id, RENAMED, c.title, fields, old_id,
+                              "declared rename (`renamed_from`)")
+        out.append(c)
+    return out
+
+
 def diff_structure(old_version: LoadedVersion, new_version: LoadedVersion) -> StructuralDiff:
     """Compare the elements of two versions and the bands they derive for destinations."""
     old_src, new_src = extract(old_version.source), extract(new_version.source)
@@ -183,6 +215,8 @@ def diff_structure(old_version: LoadedVersion, new_version: LoadedVersion) -> St
     sections = []
     for kind in KINDS:
         changes = diff_elements(old_src[kind.name], new_src[kind.name], kind)
+        if kind.name in RENAMEABLE:
+            changes = declared_renames(changes, old_src[kind.name], new_src[kind.name], kind)
         if kind.name == "rules":
             changes = detect_renames(changes, old, new, old_src[kind.name],
                                      new_src[kind.name], kind)

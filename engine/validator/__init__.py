@@ -34,6 +34,7 @@ from engine.repository import (
 from engine.validator.backends import check_backends
 from engine.validator.context import Context
 from engine.validator.lint import LINTS, run_lints
+from engine.validator.retired import check_retired_ids
 from engine.validator.schema_check import check_source
 from engine.validator.versions import check_checksums, check_version_sets, version_info
 from engine.validator.xref import XREF_CHECKS, check_references
@@ -127,6 +128,7 @@ def validate_report(paths: Sequence[Path], root: Path | None = None, *, lint: bo
         if info is not None:
             infos.append(info)
     found += check_version_sets(infos)
+    found += check_retired_ids(infos)  # engine/validator/retired.py: ids are never reused
     if checksums:
         found += check_checksums(infos, root)
     return ValidationReport(tuple(_sorted(found)), len(dirs), files, tuple(notes))
