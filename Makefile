@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # GCC 14 rejects durable-rules' C sources without this (incompatible pointer types).
 export CFLAGS ?= -Wno-error=incompatible-pointer-types
 
-.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay report-check clean venv
+.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay fuzz report-check clean venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -46,6 +46,11 @@ bench: $(STAMP)
 
 bench-replay: $(STAMP)
 	$(BIN)/python bench/bench_replay.py
+
+# Schema-generated and mutated cases through every released version and both backends
+# (a few minutes on 2 cores); findings in .fuzz/findings.jsonl. Not part of `test`.
+fuzz: $(STAMP)
+	$(BIN)/python tools/fuzz.py --cases 100000 --jobs 2
 
 # Renders the HTML diff report in headless Chromium (Debian package `chromium`) and writes
 # docs/report.png, the screenshot the README shows.

@@ -373,11 +373,15 @@ def _text(value: Any) -> str | None:
 
 
 def _blank(text: str) -> bool:
-    """Only whitespace, control, format (zero-width, BOM) or unassigned characters."""
-    return all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in text)
+    """Nothing visible: only whitespace, control, format (zero-width, BOM), unassigned or
+    combining characters (a mark alone shows nothing) and blank letters (Hangul fillers)."""
+    return all(ch.isspace() or ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE
+               for ch in text)
 
 
-_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Zs", "Zl", "Zp"})
+_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "Me", "Mc"})
+# letters (category Lo) that render as nothing
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def normalize(data: Mapping[str, Any], policy: CompiledPolicy) -> NormalizedCase:

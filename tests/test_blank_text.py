@@ -6,7 +6,8 @@ import pytest
 
 import engine
 
-BLANKS = ["", "   ", "\u200b", "\ufeff", "\u2060\u200b ", "\t\n", "\u3000", "\x00", " \x7f "]
+BLANKS = ["", "   ", "\u200b", "\ufeff", "\u2060\u200b ", "\t\n", "\u3000", "\x00", " \x7f ",
+          "\u3164", "\u115f\u1160", "\uffa0", "\u0301", " \u20dd ", "\u2800"]
 
 
 def case(name: str) -> dict:
