@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.compiler import destination_problem
 from engine.diagnostics import Diagnostic, DiagnosticError, suggest
-from engine.model import CONTROL_ENTRY, UNKNOWN_BAND, canonical_entry
+from engine.model import CONTROL_ENTRY, ENTRY_KINDS, UNKNOWN_BAND, canonical_entry
 from engine.schemas import check_data, is_valid_fast, scan
 
 if TYPE_CHECKING:
@@ -342,6 +342,7 @@ class _Normalizer:
         base = dict(case)
         base["item.classified"] = bool(c.categories)
         base["item.control_entries"] = c.mapped
+        self.put(base, "item.kind", item.get("kind") or _entry_kind(c.given))
         self.put(base, "item.value", _amount(item.get("value")))
         self.put(base, "item.quantity", _amount(item.get("quantity")))
         self.put(base, "item.description", _text(item.get("description")))
@@ -359,6 +360,13 @@ class _Normalizer:
         item_id = str(item["id"])
         return ItemFacts(item_id, views[0], c.categories[0] if c.categories else None,
                          c.categories, tuple(views), c.given, c.unmapped, c.conflict)
+
+
+def _entry_kind(entries: Iterable[str]) -> str | None:
+    """The kind the entries' product groups agree on (`5D001.e` → software), else None."""
+    kinds = {ENTRY_KINDS.get(e[1]) if len(e) > 1 and e[0].isdigit() else None
+             for e in entries}
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:

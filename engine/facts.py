@@ -91,6 +91,9 @@ FACTS: dict[str, FactSpec] = {
         _f("item.groups", SET, "groups", "groups of the item's category"),
         _f("item.risk", ENUM, "risk_levels", "inherent risk level of the item's category"),
         _f("item.control_entries", SET, "control_entries", "control-list entries of the item"),
+        _f("item.kind", ENUM, "item_kinds",
+           "good, software, technology or service: as declared, else from the product group "
+           "of the control entries when they agree (D software, E technology, A-C good)"),
         _f("item.value", NUMBER, None, "value of the item"),
         _f("item.quantity", NUMBER, None, "quantity of the item"),
         _f("item.description", STRING, None, "description of the item"),

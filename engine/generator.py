@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from engine.model import ITEM_KINDS
+
 if TYPE_CHECKING:
     from engine.compiler import CompiledPolicy
 
@@ -243,7 +245,7 @@ class _CaseMaker:
         return user
 
     def parties(self, case: dict[str, Any]) -> None:
-        """Consignees (0 to 10) and a purchaser, from the separate `extra` stream."""
+        """Consignees (0 to 10), a purchaser and item kinds, from the `extra` stream."""
         rng, saved = self.extra, self.rng
         self.rng = rng  # country() and maybe() draw from self.rng
         try:
@@ -255,6 +257,9 @@ class _CaseMaker:
             if rng.random() < 0.15:
                 case["purchaser"] = {"name": f"{rng.choice(_NAMES)} Holdings",
                                      "country": self.country()}
+            for item in case["items"]:
+                if rng.random() < 0.2:
+                    item["kind"] = rng.choice(ITEM_KINDS)
         finally:
             self.rng = saved
 

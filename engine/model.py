@@ -19,6 +19,11 @@ from engine.repository import VersionSource
 
 OUTCOMES = ("deny", "refer", "request_information", "approve_with_conditions", "approve")
 FREEDOM_STATUSES = ("free", "partly_free", "not_free")
+# What an item is (case contract 2, `items[].kind`); fixed by the contract, not the policy.
+ITEM_KINDS = ("good", "software", "technology", "service")
+# Control-list product groups: A systems/equipment, B test equipment, C materials, D software,
+# E technology; an entry's group tells its kind when the applicant does not say
+ENTRY_KINDS = {"A": "good", "B": "good", "C": "good", "D": "software", "E": "technology"}
 UNKNOWN_BAND = "unknown"
 
 
@@ -185,6 +190,7 @@ def vocabularies(p: Policy) -> dict[str, frozenset[str]]:
         "groups": frozenset(p.groups),
         "risk_levels": frozenset(p.risk_levels),
         "control_entries": frozenset(p.control_map()),
+        "item_kinds": frozenset(ITEM_KINDS),
     }
 
 

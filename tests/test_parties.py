@@ -18,7 +18,7 @@ PARTY_FACTS = ["end_user.country", "end_user.band", "end_user.factors", "consign
                "consignees.countries", "consignees.bands", "consignees.factors",
                "purchaser.country", "purchaser.band", "purchaser.factors",
                "intermediaries.countries", "intermediaries.factors", "parties.countries",
-               "parties.bands", "parties.factors"]
+               "parties.bands", "parties.factors", "item.kind"]
 
 
 def facts(**changes: Any) -> dict[str, Any]:
@@ -87,3 +87,29 @@ def test_backends_agree_on_random_party_rules() -> None:
         check_case(data)
         norm = normalize(data, policy)
         assert durable.evaluate(norm) == python.evaluate(norm), data["case_id"]
+
+
+def item_kinds(items: list[dict[str, Any]]) -> list[Any]:
+    data = case(items=items)
+    check_case(data)
+    return [i.facts.get("item.kind") for i in normalize(data, demo()).items]
+
+
+def test_item_kind_is_declared_or_read_off_the_entries() -> None:
+    assert item_kinds([{"id": "s", "category": "intrusion_software", "kind": "service"},
+                       {"id": "d", "control_entries": ["4D004"]},
+                       {"id": "a", "control_entries": ["4A005"]},
+                       {"id": "m", "control_entries": ["4A005", "4D004"]},
+                       {"id": "n"}]) == ["service", "software", "good", None, None]
+
+
+@pytest.mark.parametrize("backend", [PythonBackend, DurableBackend])
+def test_a_rule_on_services(backend: Any) -> None:
+    rule = make_rule("refer-service", {"all": [{"fact": "item.kind", "equals": "service"},
+                                               {"fact": "item.groups",
+                                                "contains": "cyber_surveillance"}]})
+    policy = with_rules(demo(), [rule])
+    data = case(items=[{"id": "saas", "category": "intrusion_software", "kind": "service"},
+                       {"id": "box", "category": "intrusion_software", "kind": "good"}])
+    check_case(data)
+    assert backend(policy).evaluate(normalize(data, policy)) == {"refer-service": ("saas",)}
