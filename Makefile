@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # GCC 14 rejects durable-rules' C sources without this (incompatible pointer types).
 export CFLAGS ?= -Wno-error=incompatible-pointer-types
 
-.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay fuzz report-check clean venv
+.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay fuzz load report-check clean venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -51,6 +51,14 @@ bench-replay: $(STAMP)
 # (a few minutes on 2 cores); findings in .fuzz/findings.jsonl. Not part of `test`.
 fuzz: $(STAMP)
 	$(BIN)/python tools/fuzz.py --cases 100000 --jobs 2
+
+# Fixed-rate load on a real `echri serve` (30 s at each rate; decision log with fsync always);
+# prints p50/p99/max latency and errors, no assertion. Not part of `test`.
+LOAD_RATES ?= 200,500,1000
+LOAD_SECONDS ?= 30
+LOAD_WORKERS ?= 1
+load: $(STAMP)
+	$(BIN)/python tools/loadgen.py --rates $(LOAD_RATES) --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS)
 
 # Renders the HTML diff report in headless Chromium (Debian package `chromium`) and writes
 # docs/report.png, the screenshot the README shows.

@@ -19,13 +19,15 @@ def main() -> None:
 def _register() -> None:
     from engine.cli import diff as _diff
     from engine.cli import evaluate as _evaluate
+    from engine.cli import log as _log
+    from engine.cli import serve as _serve
     from engine.cli import test as _test
     from engine.cli import validate as _validate
     from engine.cli import version as _version
 
     for command in (_validate.validate, _evaluate.evaluate, _evaluate.explain,
                     _test.run_fixtures_command, _diff.diff, _diff.replay,
-                    _version.version):
+                    _version.version, _serve.serve, _log.log_group):
         main.add_command(command)
 
 

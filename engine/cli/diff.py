@@ -79,6 +79,26 @@ def _cases(paths: tuple[Path, ...], replay: bool) -> Corpus:
     return corpus
 
 
+def _logged(logs: tuple[Path, ...]) -> Corpus:
+    """The recorded decisions of decision-log directories (the `--log DIR` hook)."""
+    from engine.decisionlog.replay import log_corpus
+
+    corpus = Corpus()
+    for directory in logs:
+        try:
+            loaded = log_corpus(directory)
+        except OSError as exc:
+            _die(f"{directory}: error[io-error]: cannot read the log: {exc.strerror or exc}")
+        for skipped in loaded.skipped:
+            click.echo(_printable(f"{skipped.origin}: warning[skipped-line]: {skipped.reason}"),
+                       err=True)
+        corpus.extend(loaded)
+    if not corpus.cases:
+        _die(f"error[no-records]: no usable logged decision in {_names(logs)}: "
+             f"{len(corpus.skipped)} line(s) skipped")
+    return corpus
+
+
 def _names(paths: tuple[Path, ...]) -> str:
     return ", ".join(f"`{p}`" for p in paths)
 
@@ -149,15 +169,19 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
 
 
 @click.command()
-@click.option("--cases", "cases", required=True, multiple=True, type=click.Path(path_type=Path),
+@click.option("--cases", "cases", multiple=True, type=click.Path(path_type=Path),
               metavar="FILE.jsonl",
               help='Recorded decisions: lines {"case": {...}, "decision": {...}} (repeatable).')
+@click.option("--log", "logs", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+              metavar="DIR", help="A decision log (echri serve --log-dir, evaluate --log); "
+              "repeatable.")
 @click.option("--policy", "policy", required=True, metavar="VERSION",
               help="The version to replay them under (ID@VERSION, a directory or "
               "git:REF:WHERE).")
 @report_options
 def replay(cases: tuple[Path, ...], policy: str, policy_dir: Path, fmt: str,
-           output: Path | None, fail_on: str | None, jobs: int, backend: str) -> None:
+           output: Path | None, fail_on: str | None, jobs: int, backend: str,
+           logs: tuple[Path, ...] = ()) -> None:
     """Replay recorded decisions under a policy version: which of them would it flip?
 
     A malformed line is reported on stderr with its line number and skipped.
@@ -169,8 +193,12 @@ def replay(cases: tuple[Path, ...], policy: str, policy_dir: Path, fmt: str,
         version = load_spec(policy, policy_dir)
     except (SourceError, PolicySearchError) as exc:
         _die(format_text(exc.diagnostics))
-    corpus = _cases(cases, replay=True)
-    label = ", ".join(str(p) for p in cases)
+    if not cases and not logs:
+        raise click.UsageError("give --cases FILE.jsonl or --log DIR")
+    corpus = _cases(cases, replay=True) if cases else Corpus()
+    if logs:
+        corpus.extend(_logged(logs))
+    label = ", ".join(str(p) for p in (*cases, *logs))
     try:
         with _progress(len(corpus.cases)) as progress:
             report = replay_decisions(version, corpus, spec=label, backend=backend, jobs=jobs,

@@ -21,7 +21,9 @@ from engine.api import (
 )
 from engine.batch import INTERNAL, run_batch
 from engine.cases import CaseError
+from engine.cli.log import log_options, open_log_writer
 from engine.decision import Decision
+from engine.decisionlog.batchlog import BatchLogger
 from engine.diagnostics import Diagnostic, format_text
 from engine.explain import render_text
 from engine.loader import MAX_LINE_BYTES, load_data_bytes
@@ -121,7 +123,7 @@ def _open_batch(path: str) -> IO[bytes]:
 
 
 def _batch(store: PolicyStore, path: str, options: dict[str, Any], jobs: int,
-           max_line_bytes: int, out: IO[bytes]) -> None:
+           max_line_bytes: int, out: IO[bytes], logger: BatchLogger | None = None) -> None:
     """Write one record per input line; exit 2 if some are error records, 1 if internal."""
     from tqdm import tqdm
 
@@ -138,7 +140,9 @@ def _batch(store: PolicyStore, path: str, options: dict[str, Any], jobs: int,
     try:
         with stream, tqdm(unit=" cases", disable=not sys.stderr.isatty(),
                           file=sys.stderr) as bar:
-            for result in run_batch(store, stream, options, jobs, max_line_bytes):
+            results = run_batch(store, stream, options, jobs, max_line_bytes) if logger is None \
+                else logger.run(store, stream, options, jobs, max_line_bytes)
+            for result in results:
                 out.write(result.output + b"\n")
                 failed += not result.ok
                 internal += result.status == INTERNAL
@@ -168,9 +172,14 @@ def _batch(store: PolicyStore, path: str, options: dict[str, Any], jobs: int,
               show_default=True, metavar="N",
               help="Longest --batch line; a longer one gets a `line too large` error record.")
 @policy_options
+@click.option("--log", "log_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, metavar="DIR",
+              help="With --batch: append each decision to the decision log in DIR.")
+@log_options
 def evaluate(case: str | None, batch: str | None, fmt: str, jobs: int, max_line_bytes: int,
              policy_dir: Path, policy_version: str | None, policy_id: str | None,
-             backend: str, self_check: bool) -> None:
+             backend: str, self_check: bool, log_dir: Path | None = None,
+             **log_settings: Any) -> None:
     """Decide a licence case (CASE.json, CASE.yaml or - for stdin).
 
     With --batch, one output line per input line, in order, each with its `line` number: the
@@ -183,14 +192,30 @@ def evaluate(case: str | None, batch: str | None, fmt: str, jobs: int, max_line_
     """
     if (case is None) == (batch is None):
         raise click.UsageError("give either CASE or --batch FILE.jsonl")
+    if log_dir is not None and batch is None:
+        raise click.UsageError("--log needs --batch")
     store = load_store(policy_dir)
     options = {"policy_version": policy_version, "policy_id": policy_id, "backend": backend,
                "self_check": self_check}
     if batch is not None:
-        _batch(store, batch, options, jobs, max_line_bytes, sys.stdout.buffer)
+        logger = _batch_logger(log_dir, batch, log_settings)
+        try:
+            _batch(store, batch, options, jobs, max_line_bytes, sys.stdout.buffer, logger)
+        finally:
+            if logger is not None:
+                logger.close()
     else:
         assert case is not None
         _single(store, case, options, fmt)
+
+
+def _batch_logger(log_dir: Path | None, batch: str,
+                  settings: dict[str, Any]) -> BatchLogger | None:
+    """The decision-log hook of `--batch --log DIR` (None without --log)."""
+    if log_dir is None:
+        return None
+    writer, masker = open_log_writer(log_dir, **settings)
+    return BatchLogger(writer, masker, "<stdin>" if batch == "-" else batch)
 
 
 @click.command()

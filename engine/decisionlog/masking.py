@@ -1,0 +1,143 @@
+"""Masking of personal data in logged cases: configured JSON pointers, three modes.
+
+A path is a JSON pointer whose segments may be `*` (every element of a list, or every
+value of an object): `/intermediaries/*/name`. Modes:
+
+- `hmac` (default): a present string becomes `hmac-sha256:<hex>` keyed with a secret, so
+  the same name is linkable across records without being readable;
+- `full`: a present string becomes `[masked]` (not linkable);
+- `none`: nothing is masked.
+
+Only text that counts as present (engine/cases.py: something visible is left) is masked,
+and a masked value stays present, so a masked case is decided exactly like the original
+(names are only ever tested with `exists`). Blank or missing values are kept as they are.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import os
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MASK_MODES = ("hmac", "none", "full")
+# The case contract has no natural-person field; these are the names of parties that may be
+# a person (an end user, intermediary, consignee or purchaser can be an individual or a sole
+# trader). The exporter is the applicant, an organisation, and is kept; so are free-text
+# descriptions. Other paths with --mask-path (which replaces this set).
+DEFAULT_MASK_PATHS: tuple[str, ...] = ("/end_user/name", "/intermediaries/*/name",
+                                       "/consignees/*/name", "/purchaser/name")
+FULL_MASK = "[masked]"
+_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Zs", "Zl", "Zp"})
+
+
+class MaskingError(ValueError):
+    """The masking configuration cannot be used (unknown mode, bad path, missing key)."""
+
+
+def parse_pointer(path: str) -> tuple[str, ...]:
+    """The segments of a JSON pointer (`~1` is `/`, `~0` is `~`)."""
+    if not path.startswith("/"):
+        raise MaskingError(f"mask path `{path}` is not a JSON pointer (it must start with `/`)")
+    return tuple(s.replace("~1", "/").replace("~0", "~") for s in path[1:].split("/"))
+
+
+def _present(value: Any) -> bool:
+    return isinstance(value, str) and not all(
+        ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value)
+
+
+def _slots(node: Any, segments: Sequence[str]) -> Iterator[tuple[Any, Any]]:
+    """(container, key) pairs the pointer names in `node`; missing parts are skipped."""
+    if not segments:
+        return
+    head, rest = segments[0], segments[1:]
+    if isinstance(node, dict):
+        keys: list[Any] = list(node) if head == "*" else [head] if head in node else []
+    elif isinstance(node, list):
+        keys = list(range(len(node))) if head == "*" else \
+            [int(head)] if head.isdigit() and int(head) < len(node) else []
+    else:
+        return
+    for key in keys:
+        if rest:
+            yield from _slots(node[key], rest)
+        else:
+            yield node, key
+
+
+@dataclass(frozen=True)
+class Masker:
+    mode: str = "hmac"
+    paths: tuple[str, ...] = DEFAULT_MASK_PATHS
+    key: bytes = b""
+    _pointers: tuple[tuple[str, ...], ...] = field(default=(), init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MASK_MODES:
+            raise MaskingError(f"unknown masking mode `{self.mode}` (use hmac, none or full)")
+        if self.mode == "hmac" and not self.key:
+            raise MaskingError("masking mode `hmac` needs a key: give a key file or set "
+                               "ECHRI_LOG_KEY, or choose --mask none or --mask full")
+        object.__setattr__(self, "_pointers", tuple(parse_pointer(p) for p in self.paths))
+
+    @property
+    def key_id(self) -> str | None:
+        """A short public id of the key (which key masked a record), never the key itself."""
+        if self.mode != "hmac":
+            return None
+        return "sha256:" + hashlib.sha256(b"echri-mask-key-id:" + self.key).hexdigest()[:16]
+
+    def describe(self) -> dict[str, Any]:
+        """What the record says about its masking."""
+        out: dict[str, Any] = {"mode": self.mode,
+                               "paths": list(self.paths) if self.mode != "none" else []}
+        if self.key_id:
+            out["key_id"] = self.key_id
+        return out
+
+    def pseudonym(self, text: str) -> str:
+        if self.mode == "full":
+            return FULL_MASK
+        digest = hmac.new(self.key, text.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        return "hmac-sha256:" + digest.hexdigest()
+
+    def mask(self, case: Any) -> Any:
+        """A masked deep copy of `case` (the input is never changed)."""
+        if self.mode == "none":
+            return case
+        out = copy.deepcopy(case)
+        for pointer in self._pointers:
+            for container, key in list(_slots(out, pointer)):
+                if _present(container[key]):
+                    container[key] = self.pseudonym(container[key])
+        return out
+
+
+def read_key(path: str | None, env_value: str | None) -> bytes:
+    """The masking key: the bytes of `path` (stripped), else the environment value."""
+    if path:
+        try:
+            with open(path, "rb") as stream:
+                key = stream.read().strip()
+        except OSError as exc:
+            raise MaskingError(f"cannot read the mask key file `{path}`: "
+                               f"{exc.strerror or exc}") from exc
+        if not key:
+            raise MaskingError(f"the mask key file `{path}` is empty")
+        return key
+    return (env_value or "").encode("utf-8")
+
+
+ENV_LOG_KEY = "ECHRI_LOG_KEY"
+
+
+def make_masker(mode: str, paths: Sequence[str] | None, key_file: str | None) -> Masker:
+    """A Masker from options: default paths when `paths` is None or empty, the key from
+    `key_file` or the ECHRI_LOG_KEY variable (`hmac` only)."""
+    key = read_key(key_file, os.environ.get(ENV_LOG_KEY)) if mode == "hmac" else b""
+    return Masker(mode, tuple(paths) if paths else DEFAULT_MASK_PATHS, key)

@@ -1,0 +1,322 @@
+"""The Starlette application: routes, problem responses, request ids, metrics, lifespan.
+
+`create_app()` is the uvicorn factory (`echri serve` runs it in every worker process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import signal
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine.decisionlog import uuid7
+from engine.schemas import printable
+from engine.service import decisions as dec
+from engine.service.auth import check_bearer, read_tokens
+from engine.service.config import ServiceConfig, from_environment
+from engine.service.metrics import ERRORS, LATENCY, READY, REQUESTS, exposition
+from engine.service.openapi import openapi_document
+from engine.service.problems import Problem
+from engine.service.state import ServiceState
+
+log = logging.getLogger("echri.service")
+access = logging.getLogger("echri.access")
+JSON_TYPES = ("application/json",)
+JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+BATCH_SLICE = 50
+_TASKS: set[asyncio.Task[Any]] = set()
+
+
+def _state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.echri
+    return state
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem("too-large", f"the body is {declared} bytes, over the limit of {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem("too-large", f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _options(request: Request) -> dict[str, Any]:
+    q = request.query_params
+    return {"policy_id": q.get("policy") or None, "policy_version": q.get("policy_version") or None}
+
+
+def _authorize(request: Request) -> None:
+    tokens = request.app.state.tokens
+    if tokens:
+        check_bearer(request.headers.get("authorization"), tokens)
+
+
+async def decide(request: Request) -> Response:
+    _authorize(request)
+    state = _state(request)
+    if _media_type(request) not in JSON_TYPES:
+        raise Problem("unsupported-media-type", "send the case as `application/json`")
+    case = dec.parse_json(await _body(request, state.config.max_body_bytes))
+    options, rid = _options(request), request.state.request_id
+    decided = dec.decide(state, case, options, rid)
+    await dec.write_log(state, decided)
+    dec.count(decided)
+    return Response(dec.envelope(decided), media_type="application/json")
+
+
+async def decide_batch(request: Request) -> Response:
+    _authorize(request)
+    state = _state(request)
+    media = _media_type(request)
+    if media not in JSON_TYPES + JSONL_TYPES:
+        raise Problem("unsupported-media-type",
+                      "send a JSON array (`application/json`) or JSON Lines "
+                      "(`application/x-ndjson`)")
+    items = dec.batch_items(await _body(request, state.config.max_batch_bytes),
+                            media in JSONL_TYPES)
+    limit = state.config.max_batch_items
+    if len(items) > limit:
+        raise Problem("too-many-items", f"{len(items)} cases, over the limit of {limit}")
+    options, rid = _options(request), request.state.request_id
+
+    parts, decided = [], 0
+    for k, (line, case, problem) in enumerate(items):
+        if k % BATCH_SLICE == BATCH_SLICE - 1:
+            await asyncio.sleep(0)  # let other requests in between slices of a long batch
+        try:
+            if problem is not None:
+                raise problem
+            result = dec.decide(state, case, options, rid)
+        except Problem as p:
+            parts.append(json.dumps(dec.batch_error(line, case, p), ensure_ascii=True))
+            continue
+        await dec.write_log(state, result)
+        dec.count(result)
+        decided += 1
+        parts.append(dec.batch_result(line, result))
+    body = (f'{{"contract_version": "1", "count": {len(items)}, "decided": {decided}, '
+            f'"results": [{", ".join(parts)}]}}')
+    return Response(body, media_type="application/json")
+
+
+def _summary(cp: Any) -> dict[str, Any]:
+    p = cp.policy
+    return {"id": p.id, "version": p.version, "title": p.title, "status": p.status,
+            "effective_from": p.effective_from, "effective_until": p.effective_until,
+            "digest": cp.digest, "rules": len(cp.rules)}
+
+
+def _store(request: Request) -> Any:
+    store = _state(request).store
+    if store is None:
+        raise Problem("not-ready", "the policies are not loaded yet")
+    return store
+
+
+async def policies(request: Request) -> Response:
+    _authorize(request)
+    store, state = _store(request), _state(request)
+    listed = [_summary(store.versions[pid][v]) for pid in store.policy_ids
+              for v in sorted(store.versions[pid])]
+    return JSONResponse({"policies": listed, "loaded_at": state.loaded_at,
+                         "source": state.source})
+
+
+async def policy(request: Request) -> Response:
+    _authorize(request)
+    store = _store(request)
+    pid, version = request.path_params["policy_id"], request.path_params["version"]
+    cp = store.versions.get(pid, {}).get(version)
+    if cp is None:
+        raise Problem("not-found", f"no policy version `{pid}@{version}` is loaded")
+    detail = _summary(cp) | {
+        "precedence": list(cp.policy.precedence), "default_outcome": cp.default_outcome,
+        "changes": list(cp.policy.changes),
+        "rule_list": [{"id": r.id, "title": r.title, "outcome": r.outcome, "scope": r.scope}
+                      for r in cp.rules]}
+    return JSONResponse(detail)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def _ready_body(state: ServiceState) -> dict[str, Any]:
+    writer = state.writer
+    log_info = None if writer is None else {
+        "directory": str(writer.config.directory), "stream": writer.stream,
+        "records": writer.head[0]}
+    return {"ready": state.ready, "policies": state.policy_names(),
+            "loaded_at": state.loaded_at, "last_reload": state.last_reload,
+            "decision_log": log_info}
+
+
+async def readyz(request: Request) -> Response:
+    state = _state(request)
+    return JSONResponse(_ready_body(state), status_code=200 if state.ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)
+
+
+async def openapi(request: Request) -> Response:
+    cfg = _state(request).config
+    return Response(openapi_document(bool(cfg.token_file), bool(cfg.admin_token_file)),
+                    media_type="application/json")
+
+
+async def admin_reload(request: Request) -> Response:
+    admin = request.app.state.admin_tokens
+    if not admin:
+        raise Problem("not-found", "the admin endpoint is off (start with --admin-token-file)")
+    check_bearer(request.headers.get("authorization"), admin)
+    state = _state(request)
+    outcome = await state.reload()
+    if not outcome["ok"]:
+        raise Problem("reload-failed", outcome["error"])
+    return JSONResponse(_ready_body(state))
+
+
+async def problem_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    ERRORS.labels(exc.code).inc()
+    return exc.response(request.url.path)
+
+
+async def http_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "invalid-request")
+    problem = Problem(code, str(exc.detail))
+    ERRORS.labels(code).inc()
+    response = problem.response(request.url.path)
+    if exc.status_code == 405 and exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def internal_handler(request: Request, exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path)
+    ERRORS.labels("internal").inc()
+    return Problem("internal", f"internal error ({type(exc).__name__})").response()
+
+
+ROUTES = [
+    Route("/v1/decisions", decide, methods=["POST"]),
+    Route("/v1/decisions:batch", decide_batch, methods=["POST"]),
+    Route("/v1/policies", policies, methods=["GET"]),
+    Route("/v1/policies/{policy_id}/{version}", policy, methods=["GET"]),
+    Route("/v1/admin/reload", admin_reload, methods=["POST"]),
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+]
+
+
+def _route_name(path: str) -> str:
+    if path.startswith("/v1/policies/"):
+        return "/v1/policies/{policy_id}/{version}"
+    return path if any(r.path == path for r in ROUTES) else "other"
+
+
+class RequestContext:
+    """Request id (X-Request-ID given or a new UUIDv7), access log line, metrics.
+
+    A plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request).
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or ())
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _REQUEST_ID.fullmatch(given) else str(uuid7())
+        scope.setdefault("state", {})["request_id"] = rid
+        started, status = time.perf_counter(), [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", ()),
+                                      (b"x-request-id", rid.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            path = scope.get("path", "")
+            route = _route_name(path)
+            REQUESTS.labels(scope.get("method", ""), route, str(status[0])).inc()
+            LATENCY.labels(route).observe(elapsed)
+            access.info("%s %s %s %d %.2fms", rid, scope.get("method"), printable(path),
+                        status[0], elapsed * 1000)
+
+
+def _install_sighup(state: ServiceState) -> None:
+    """SIGHUP reloads the policies (when this process owns the signal)."""
+    loop = asyncio.get_running_loop()
+
+    def on_hup() -> None:
+        log.info("SIGHUP: reloading the policies")
+        task = loop.create_task(state.reload())
+        _TASKS.add(task)
+        task.add_done_callback(_TASKS.discard)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+
+
+def create_app(config: ServiceConfig | None = None) -> Starlette:
+    """The ASGI application (uvicorn factory); settings from ECHRI_SERVICE_CONFIG."""
+    cfg = config or from_environment()
+    state = ServiceState(cfg)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.start()  # on the loop thread, which decides
+        _install_sighup(state)
+        try:
+            yield
+        finally:
+            READY.set(0)
+            state.close()
+
+    app = Starlette(routes=ROUTES, lifespan=lifespan,
+                    middleware=[Middleware(RequestContext)],
+                    exception_handlers={Problem: problem_handler, HTTPException: http_handler,
+                                        Exception: internal_handler})
+    app.state.echri = state
+    app.state.tokens = read_tokens(cfg.token_file) if cfg.token_file else ()
+    app.state.admin_tokens = read_tokens(cfg.admin_token_file) if cfg.admin_token_file else ()
+    return app

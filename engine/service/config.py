@@ -1,0 +1,51 @@
+"""Service settings: built by `echri serve`, passed to worker processes as JSON.
+
+uvicorn starts workers as new processes, so the settings travel in the environment
+variable ECHRI_SERVICE_CONFIG; each worker loads the policies itself (once).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+ENV_CONFIG = "ECHRI_SERVICE_CONFIG"
+DEFAULT_MAX_BODY = 1024 * 1024  # bytes of one request body (a case, or a batch)
+DEFAULT_MAX_BATCH_BODY = 16 * 1024 * 1024
+DEFAULT_MAX_BATCH_ITEMS = 1000
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    policy_dir: str = "policies"
+    backend: str = "durable"
+    log_dir: str | None = None
+    log_fsync: str = "always"  # always | seconds
+    log_rotate_bytes: int = 64 * 1024 * 1024
+    log_rotate_daily: bool = True
+    mask: str = "hmac"
+    mask_paths: tuple[str, ...] | None = None  # None: the default set
+    mask_key_file: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BODY
+    max_batch_items: int = DEFAULT_MAX_BATCH_ITEMS
+    token_file: str | None = None  # bearer tokens for /v1/*; None: no authentication
+    admin_token_file: str | None = None  # enables POST /v1/admin/reload
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServiceConfig:
+        data = json.loads(text)
+        if data.get("mask_paths") is not None:
+            data["mask_paths"] = tuple(data["mask_paths"])
+        return cls(**data)
+
+
+def from_environment() -> ServiceConfig:
+    """The settings of this worker (defaults when the variable is not set)."""
+    text = os.environ.get(ENV_CONFIG)
+    return ServiceConfig.from_json(text) if text else ServiceConfig()

@@ -1,0 +1,181 @@
+"""The decision log: UUIDv7, masking, chain, rotation, torn lines, tampering, batch --log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.decisionlog import (
+    GENESIS,
+    LogConfig,
+    LogWriter,
+    Masker,
+    MaskingError,
+    build_record,
+    read_log,
+    uuid7,
+    verify_log,
+)
+from engine.decisionlog.ids import uuid7_time_ms
+from engine.decisionlog.writer import parse_fsync
+from tests._server import ROOT
+
+CASE: dict[str, Any] = {"case_id": "C-1", "end_user": {"name": "Ana Lopez"},
+                        "exporter": {"name": "Acme SA"},
+                        "intermediaries": [{"name": "Bo Li"}, {"name": " \u200b"}, {}]}
+
+
+def _write(directory: Path, n: int, **config: Any) -> LogWriter:
+    writer = LogWriter(LogConfig(directory, **config))
+    masker = Masker("hmac", key=b"k")
+    for k in range(n):
+        case = {**CASE, "case_id": f"C-{k}"}
+        writer.append(build_record(decision_id=str(uuid7()), case=case,
+                                   masked_case=masker.mask(case), masking=masker.describe(),
+                                   decision={"case_id": case["case_id"], "decision": "approve",
+                                             "policy": {"id": "p", "version": "1"}},
+                                   latency_ms=0.5, source="test"))
+    writer.close()
+    return writer
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("decisions-*.jsonl"))
+
+
+def test_uuid7_is_version_7_and_strictly_increasing() -> None:
+    ids = [uuid7() for _ in range(5000)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert abs(uuid7_time_ms(ids[0]) - uuid7_time_ms(ids[-1])) < 5000
+
+
+def test_masking_modes_keep_presence_and_organisations() -> None:
+    hmac_case = Masker("hmac", key=b"k").mask(CASE)
+    assert hmac_case["end_user"]["name"].startswith("hmac-sha256:")
+    assert hmac_case["intermediaries"][0]["name"] != hmac_case["end_user"]["name"]
+    assert hmac_case["intermediaries"][1]["name"] == " \u200b"  # blank stays blank
+    assert hmac_case["exporter"]["name"] == "Acme SA"
+    assert CASE["end_user"]["name"] == "Ana Lopez"  # the input is not changed
+    assert Masker("hmac", key=b"k").mask(CASE) == hmac_case  # linkable
+    assert Masker("hmac", key=b"other").mask(CASE) != hmac_case
+    assert Masker("full").mask(CASE)["end_user"]["name"] == "[masked]"
+    assert Masker("none").mask(CASE) == CASE
+    custom = Masker("full", paths=("/exporter/name",)).mask(CASE)
+    assert custom["exporter"]["name"] == "[masked]" and custom["end_user"]["name"] == "Ana Lopez"
+
+
+def test_masking_refuses_bad_settings() -> None:
+    with pytest.raises(MaskingError, match="needs a key"):
+        Masker("hmac")
+    with pytest.raises(MaskingError, match="unknown masking mode"):
+        Masker("partial")
+    with pytest.raises(MaskingError, match="JSON pointer"):
+        Masker("full", paths=("end_user.name",))
+    assert parse_fsync("always") == 0.0 and parse_fsync("0.5") == 0.5
+    with pytest.raises(ValueError):
+        parse_fsync("sometimes")
+
+
+def test_a_written_log_verifies_and_rotates_by_size(tmp_path: Path) -> None:
+    _write(tmp_path, 30, rotate_bytes=3000, fsync_interval=1.0)
+    assert len(_files(tmp_path)) > 3
+    report = verify_log(tmp_path)
+    assert report.ok and report.records == 30, report.errors
+    first = next(read_log(tmp_path)).record
+    assert first is not None and first["seq"] == 1 and first["prev"] == GENESIS
+    assert "Ana Lopez" not in "".join(p.read_text() for p in _files(tmp_path))
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("tamper", ["edit", "remove", "swap", "drop-file", "insert-copy"])
+def test_any_tampering_is_found(tmp_path: Path, tamper: str) -> None:
+    _write(tmp_path, 12, rotate_bytes=4000)
+    files = _files(tmp_path)
+    lines = _lines(files[0])
+    if tamper == "edit":
+        lines[1] = lines[1].replace('"approve"', '"deny"', 1)
+    elif tamper == "remove":
+        del lines[1]
+    elif tamper == "swap":
+        lines[0], lines[1] = lines[1], lines[0]
+    elif tamper == "insert-copy":
+        lines.insert(2, lines[1])
+    if tamper == "drop-file":
+        files[1].unlink()
+    else:
+        files[0].write_text("".join(lines), encoding="utf-8")
+    report = verify_log(tmp_path)
+    assert not report.ok and report.errors
+    run = subprocess.run([sys.executable, "-m", "engine", "log", "verify", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, check=False)
+    assert run.returncode == 1 and b"FAILED" in run.stdout
+
+
+def test_a_torn_last_line_is_a_warning_and_is_skipped(tmp_path: Path) -> None:
+    _write(tmp_path, 5)
+    path = _files(tmp_path)[-1]
+    with path.open("ab") as stream:
+        stream.write(b'{"format":"echri-decision-log/1","seq":6,"ca')
+    report = verify_log(tmp_path)
+    assert report.ok and report.records == 5 and len(report.warnings) == 1
+    assert "torn" in report.warnings[0]
+    run = subprocess.run([sys.executable, "-m", "engine", "log", "verify", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, check=False)
+    assert run.returncode == 0 and b"5 record(s) in 1 stream(s): ok" in run.stdout
+
+
+def test_each_writer_is_its_own_stream(tmp_path: Path) -> None:
+    a, b = _write(tmp_path, 3), _write(tmp_path, 2)
+    report = verify_log(tmp_path)
+    assert report.ok and set(report.streams) == {a.stream, b.stream}
+    assert report.streams[a.stream].records == 3
+
+
+def test_log_verify_usage_errors(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "engine", "log", "verify",
+                          str(tmp_path / "none")], cwd=ROOT, capture_output=True, check=False)
+    assert run.returncode == 2
+
+
+def test_batch_log_matches_the_output_and_replays_unchanged(tmp_path: Path) -> None:
+    examples = sorted((ROOT / "examples").glob("*.json"))
+    cases = [json.loads(p.read_text()) for p in examples]
+    source = tmp_path / "cases.jsonl"
+    source.write_text("".join(json.dumps(c) + "\n" for c in cases) + "{bad\n")
+    log_dir = tmp_path / "log"
+    run = subprocess.run([sys.executable, "-m", "engine", "evaluate", "--batch", str(source),
+                          "--log", str(log_dir), "--mask", "full", "--jobs", "2"],
+                         cwd=ROOT, capture_output=True, check=False)
+    assert run.returncode == 2  # the bad line is an error record
+    outputs = [json.loads(line) for line in run.stdout.splitlines()]
+    records = [e.record for e in read_log(log_dir) if e.record]
+    assert len(records) == len(cases)
+    for record, output in zip(records, outputs, strict=False):
+        output.pop("line")
+        assert record["decision"] == output and record["source"] == "batch"
+        assert record["request_id"].endswith(f":{outputs.index(output) + 1}")
+    assert verify_log(log_dir).ok
+    replay = subprocess.run([sys.executable, "-m", "engine", "replay", "--log", str(log_dir),
+                             "--policy", "echri-baseline@2026.1", "--format", "json"],
+                            cwd=ROOT, capture_output=True, check=False)
+    assert replay.returncode == 0, replay.stderr
+    report = json.loads(replay.stdout)
+    text = json.dumps(report)
+    assert f"{len(cases)} logged decision(s)" in text
+
+
+def test_evaluate_log_needs_batch(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "engine", "evaluate",
+                          str(ROOT / "examples/08-laptops-german-university.json"),
+                          "--log", str(tmp_path)], cwd=ROOT, capture_output=True, check=False)
+    assert run.returncode == 2 and b"--log needs --batch" in run.stderr
