@@ -5,7 +5,9 @@ Uses plain ``yaml.safe_load`` (no engine loader), so it runs before the engine e
 
 from __future__ import annotations
 
+import csv
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,24 +23,19 @@ GENERATOR = REPO_ROOT / "tools" / "build_destinations.py"
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 VERSIONS = ("2025.1", "2026.1")
 
-#: Source ids defined in sources.yaml for destination data.
-ALLOWED_SOURCES = {
-    "fh-fiw-2025",
-    "fh-fiw-2026",
-    "fh-fotn-2025",
-    "access-now-keepiton",
-    "sipri-embargoes",
-    "swedish-isp-embargo-list",
-    "citizen-lab",
-    "amnesty-security-lab",
-    "us-ear-country-groups",
-    "eu-sanctions-map",
-    "ohchr-hrc-country-mandates",
-    "echri-subscribing-states-2023",
-}
-#: Also defined in sources.yaml and cited for Turkey (Access Now's 2018 FinSpy report); see
-#: EXTRA_SOURCES in tools/build_destinations.py.
-EXTRA_SOURCES = {"access-now-finspy-turkey"}
+DATA = REPO_ROOT / "data" / "destinations"
+
+
+def data_rows(name: str, data: Path = DATA) -> list[dict[str, str]]:
+    with (data / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+#: Source ids the destination table may cite (data/destinations/sources.csv); ``extra: yes``
+#: is a source cited for a single fact (Access Now's 2018 FinSpy report, Turkey), which
+#: risk_bands.yaml does not cite.
+ALLOWED_SOURCES = {r["id"] for r in data_rows("sources.csv") if r["extra"] == "no"}
+EXTRA_SOURCES = {r["id"] for r in data_rows("sources.csv") if r["extra"] == "yes"}
 
 AS_OF = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 MODELINE = "# yaml-language-server: $schema=../../../schemas/{kind}.schema.json"
@@ -179,3 +176,96 @@ def test_generator_is_deterministic_and_files_up_to_date(version: str, tmp_path:
         f"policies/echri-baseline/{version}/destinations.yaml is out of date: run "
         f"python tools/build_destinations.py --version {version}"
     )
+
+
+# ------------------------------------------------------------- data/destinations tables
+
+
+def check_data(data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(GENERATOR), "--check-data", "--data", str(data)],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_every_data_file_validates() -> None:
+    result = check_data(DATA)
+    assert result.returncode == 0, result.stderr
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    for path in sorted(DATA.glob("*.csv")):
+        assert f"`{path.name}`" in readme, f"{path.name} is not described in README.md"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_data_sources_are_defined_in_sources_yaml(version: str) -> None:
+    defined = {s["id"] for s in load(version, "sources.yaml")["sources"]}
+    assert (ALLOWED_SOURCES | EXTRA_SOURCES) - defined == set()
+
+
+def test_data_factors_are_the_risk_bands_vocabulary() -> None:
+    assert {r["id"] for r in data_rows("factors.csv")} == factor_ids("2026.1")
+
+
+#: (file, row to edit (one of its cells), column, new value, expected error code)
+BAD_EDITS = [
+    ("coc_subscribers.csv", "FR", "source", "echri-subscribing-states-2024", "unknown-source"),
+    ("hrc_mandates.csv", "BY", "code", "XY", "unknown-country"),
+    ("spyware_sources.csv", "TR", "source", "access-now-finspy", "unknown-source"),
+    ("note_overrides.csv", "2025.1", "factor", "arms_embargo_total", "unknown-factor"),
+    ("us_d5_extra.csv", "2025.1", "version", "2025.2", "unknown-version"),
+    ("shutdown_attribution.csv", "UA", "ordered_by", "SU", "unknown-country"),
+    ("hrc_mandates.csv", "AF", "as_of", "Oct 2024", "bad-value"),
+    ("coc_subscribers.csv", "DE", "note", "", "missing-field"),
+]
+
+
+@pytest.mark.parametrize(("name", "first", "column", "value", "code"), BAD_EDITS)
+def test_bad_data_row_fails_with_file_and_line(
+    tmp_path: Path, name: str, first: str, column: str, value: str, code: str
+) -> None:
+    data = tmp_path / "destinations"
+    shutil.copytree(DATA, data)
+    rows = data_rows(name, data)
+    index = next(i for i, r in enumerate(rows) if first in r.values())
+    rows[index][column] = value
+    with (data / name).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    result = check_data(data)
+    assert result.returncode == 1
+    line = index + 2  # the header is line 1
+    expected = f"{data / name}:{line}: error[{code}]: `{column}`"
+    assert expected in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2, result.stderr  # one problem (+ help)
+
+
+def test_unknown_column_fails_on_the_header(tmp_path: Path) -> None:
+    data = tmp_path / "destinations"
+    shutil.copytree(DATA, data)
+    path = data / "spyware_levels.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("evidence_level,factor,note", "evidence_level,factr,note", 1))
+    result = check_data(data)
+    assert result.returncode == 1
+    assert f"{path}:1: error[unknown-column]: unknown column `factr`" in result.stderr
+    assert "help: did you mean `factor`?" in result.stderr
+    assert f"{path}:1: error[missing-column]: missing column `factor`" in result.stderr
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"reference folder {REFERENCE} is absent")
+def test_override_without_reference_row_fails(tmp_path: Path) -> None:
+    data = tmp_path / "destinations"
+    shutil.copytree(DATA, data)
+    path = data / "embargo_overrides.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith("IR,UN,"))
+    lines[line - 1] = lines[line - 1].replace("IR,UN,", "IR,OSCE,", 1)
+    path.write_text("".join(lines), encoding="utf-8")
+    command = [sys.executable, str(GENERATOR), "--version", "2026.1", "--data", str(data)]
+    command += ["--reference", str(REFERENCE), "--output", str(tmp_path / "out.yaml")]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{path}:{line}: error[no-match]: IR, OSCE matches no row" in result.stderr
+    assert not (tmp_path / "out.yaml").exists()
