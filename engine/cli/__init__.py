@@ -17,6 +17,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from engine.cli import bundle as _bundle
     from engine.cli import diff as _diff
     from engine.cli import evaluate as _evaluate
     from engine.cli import log as _log
@@ -27,7 +28,8 @@ def _register() -> None:
 
     for command in (_validate.validate, _evaluate.evaluate, _evaluate.explain,
                     _test.run_fixtures_command, _diff.diff, _diff.replay,
-                    _version.version, _serve.serve, _log.log_group):
+                    _version.version, _serve.serve, _log.log_group,
+                    _bundle.bundle_group):
         main.add_command(command)
 
 

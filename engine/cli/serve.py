@@ -31,6 +31,31 @@ def _log_config(level: str) -> dict[str, Any]:
     return config
 
 
+def _check_bundle(bundle: Path | None, verify_key: Path | None) -> tuple[Path, Path]:
+    """Both options, and a bundle that verifies (else exit 2); absolute paths for workers.
+
+    Each worker verifies the bundle again when it loads it: this check only makes a bad
+    bundle a clear startup error instead of workers failing one after the other.
+    """
+    from engine.bundle import KeyFileError, UnreadableArchive, verify_bundle
+    from engine.diagnostics import format_text
+
+    if bundle is None or verify_key is None:
+        click.echo("error[bundle]: --bundle and --verify-key go together", err=True)
+        sys.exit(EXIT_USAGE)
+    try:
+        result = verify_bundle(bundle, verify_key)
+    except (UnreadableArchive, KeyFileError) as exc:
+        click.echo(f"{bundle}: error[bundle-unreadable]: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if not result.ok:
+        click.echo(format_text(result.problems), err=True)
+        click.echo(f"{bundle}: error[bundle]: the bundle failed verification: not serving it",
+                   err=True)
+        sys.exit(EXIT_USAGE)
+    return bundle.resolve(), verify_key.resolve()
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind (loopback unless told otherwise).")
@@ -54,6 +79,10 @@ def _log_config(level: str) -> dict[str, Any]:
               help="Bearer tokens (one per line) required on /v1/*.")
 @click.option("--admin-token-file", type=click.Path(dir_okay=False), default=None,
               help="Enables POST /v1/admin/reload for these bearer tokens.")
+@click.option("--bundle", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Serve the policies of this signed bundle (instead of --policy-dir).")
+@click.option("--verify-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Ed25519 public key (PEM) the bundle must be signed with.")
 @click.option("--ssl-certfile", default=None, help="TLS certificate (uvicorn).")
 @click.option("--ssl-keyfile", default=None, help="TLS private key (uvicorn).")
 @click.option("--ssl-ca-certs", default=None,
@@ -65,10 +94,14 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
           log_dir: str | None, log_fsync: str, log_rotate_bytes: int, log_rotate_daily: bool,
           mask: str, mask_paths: tuple[str, ...], mask_key_file: str | None,
           max_body_bytes: int, max_batch_bytes: int, max_batch_items: int,
-          token_file: str | None, admin_token_file: str | None, ssl_certfile: str | None,
+          token_file: str | None, admin_token_file: str | None, bundle: Path | None,
+          verify_key: Path | None, ssl_certfile: str | None,
           ssl_keyfile: str | None, ssl_ca_certs: str | None, ssl_cert_reqs: int,
           log_level: str) -> None:
     """Serve decisions over HTTP (POST /v1/decisions; docs at GET /openapi.json).
+
+    With --bundle FILE --verify-key KEY the policies come from a signed bundle, verified at
+    every (re)load; a bundle that fails verification is refused (exit 2 at startup).
 
     SIGHUP reloads the policies: with one worker in place (a failed reload keeps the loaded
     set, /readyz says why); with several, uvicorn replaces the workers one by one and keeps
@@ -85,13 +118,16 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
         except TokenFileError as exc:
             click.echo(f"error[token-file]: {exc}", err=True)
             sys.exit(EXIT_USAGE)
+    if bundle is not None or verify_key is not None:
+        bundle, verify_key = _check_bundle(bundle, verify_key)
     config = ServiceConfig(
         policy_dir=str(policy_dir), backend=backend, log_dir=log_dir, log_fsync=log_fsync,
         log_rotate_bytes=log_rotate_bytes, log_rotate_daily=log_rotate_daily, mask=mask,
         mask_paths=mask_paths or None, mask_key_file=mask_key_file,
         max_body_bytes=max_body_bytes, max_batch_bytes=max_batch_bytes,
         max_batch_items=max_batch_items, token_file=token_file,
-        admin_token_file=admin_token_file)
+        admin_token_file=admin_token_file, bundle=str(bundle) if bundle else None,
+        verify_key=str(verify_key) if verify_key else None)
     os.environ[ENV_CONFIG] = config.to_json()
     import uvicorn
 

@@ -32,6 +32,8 @@ class ServiceConfig:
     max_batch_items: int = DEFAULT_MAX_BATCH_ITEMS
     token_file: str | None = None  # bearer tokens for /v1/*; None: no authentication
     admin_token_file: str | None = None  # enables POST /v1/admin/reload
+    bundle: str | None = None  # a signed policy bundle, used instead of policy_dir
+    verify_key: str | None = None  # its Ed25519 public key (PEM), required with bundle
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:

@@ -49,8 +49,23 @@ def self_test(store: PolicyStore, backend: str) -> None:
 
 
 def load_policies(config: ServiceConfig) -> tuple[PolicyStore, str]:
-    """The policy store and a description of where it came from."""
+    """The policy store and a description of where it came from.
+
+    With a bundle, the bundle file is read, verified and extracted again each time (so a
+    reload picks up a replaced bundle, and refuses one that fails verification).
+    """
+    if config.bundle:
+        return load_bundle(Path(config.bundle), Path(config.verify_key or ""))
     return load(config.policy_dir), str(config.policy_dir)
+
+
+def load_bundle(bundle: Path, verify_key: Path) -> tuple[PolicyStore, str]:
+    """Verify the bundle, load its policies from a private temporary directory (removed)."""
+    from engine.bundle import extracted
+
+    with extracted(bundle, verify_key) as (policy_dir, manifest):
+        store = load(policy_dir)
+    return store, f"bundle {bundle} (revision {manifest.revision})"
 
 
 def make_config_masker(config: ServiceConfig) -> Masker:
