@@ -11,8 +11,10 @@ from __future__ import annotations
 import html
 import json
 import re
+import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -27,6 +29,7 @@ from engine.fixtures import (
     RunReport,
     VersionCoverage,
 )
+from engine.version import __version__
 
 MAX_IDS = 3  # fixture ids listed per covered rule in the text coverage report
 QUIET = (PASS, OUTDATED)  # statuses a summary does not list one by one
@@ -217,16 +220,23 @@ def _folder(display: str) -> str:
     return PurePosixPath(display).parent.as_posix()
 
 
-def _testcase(suite: ET.Element, display: str, line: int | None = None) -> ET.Element:
+def _seconds(value: float) -> str:
+    return f"{max(value, 0.0):.3f}"
+
+
+def _testcase(suite: ET.Element, display: str, seconds: float = 0.0) -> ET.Element:
     attrs = {"classname": _folder(display), "name": PurePosixPath(display).name,
-             "file": display}
-    if line is not None:
-        attrs["line"] = str(line)
+             "time": _seconds(seconds)}
     return ET.SubElement(suite, "testcase", attrs)
 
 
+def _location(display: str, line: int | None) -> str:
+    """`file:line` as the first line of a failure's text (the XSDs allow no file attribute)."""
+    return f"{display}:{line}" if line else display
+
+
 def _junit_result(suite: ET.Element, result: FixtureResult) -> None:
-    case = _testcase(suite, result.fixture.display, result.line)
+    case = _testcase(suite, result.fixture.display, result.seconds)
     if result.status == PASS:
         return
     if result.status == OUTDATED:
@@ -235,14 +245,15 @@ def _junit_result(suite: ET.Element, result: FixtureResult) -> None:
     tag, kind = {FAIL: ("failure", "mismatch"), CHANGED: ("failure", "changed")}.get(
         result.status, ("error", "error"))
     element = ET.SubElement(case, tag, {"message": result.summary(), "type": kind})
-    element.text = "\n".join(filter(None, [result.diff(), _actual(result)]))
+    element.text = "\n".join(filter(None, [_location(result.fixture.display, result.line),
+                                           result.diff(), _actual(result)]))
 
 
 def _junit_invalid(suite: ET.Element, diagnostics: list[Diagnostic]) -> None:
     errors = [d for d in diagnostics if d.severity == "error"]
     for file in sorted({d.file or "<input>" for d in errors}):
         mine = [d for d in errors if (d.file or "<input>") == file]
-        case = _testcase(suite, file, mine[0].line)
+        case = _testcase(suite, file)
         element = ET.SubElement(case, "error", {"message": mine[0].message,
                                                 "type": "invalid-fixture"})
         element.text = format_text(mine)
@@ -253,26 +264,49 @@ def _junit_coverage(suite: ET.Element, report: RunReport) -> None:
         return
     for c in (c for c in report.coverage if c.released):
         case = ET.SubElement(suite, "testcase", {"classname": "rule-coverage",
-                                                 "name": f"{c.policy_id} {c.version}"})
+                                                 "name": f"{c.policy_id} {c.version}",
+                                                 "time": _seconds(0.0)})
         if c.percent < report.min_coverage:
             message = f"{c.percent:.1f}% of the rules fired, below {report.min_coverage:g}%"
             failure = ET.SubElement(case, "failure", {"message": message, "type": "coverage"})
             failure.text = "never fired: " + ", ".join(c.uncovered)
 
 
+def _junit_properties(suite: ET.Element, report: RunReport) -> None:
+    props = ET.SubElement(suite, "properties")
+    values = {"engine": f"echri {__version__}", "policy_version": report.policy_version,
+              "min_coverage": None if report.min_coverage is None else f"{report.min_coverage:g}"}
+    for name, value in values.items():
+        if value is not None:
+            ET.SubElement(props, "property", {"name": name, "value": value})
+
+
 def render_junit(report: RunReport) -> str:
-    """JUnit XML: one testcase per fixture (classname = folder, name = file)."""
-    root = ET.Element("testsuites", {"name": "echri fixtures"})
-    suite = ET.SubElement(root, "testsuite", {"name": "echri fixtures"})
+    """JUnit XML: one testcase per fixture (classname = folder, name = file), with times.
+
+    The document is valid under both schemas CI servers use (tests/data/junit/): Jenkins
+    xunit's junit-10.xsd and the Apache Ant JUnit schema, so: a bare `testsuites` root, one
+    `testsuite` with `package`, `id`, `timestamp` (UTC, no zone), `hostname` and `time`,
+    `properties` first and `system-out` / `system-err` last, at most one child per
+    `testcase`, and the fixture's `file:line` as the first line of a failure's text.
+    """
+    root = ET.Element("testsuites")
+    timestamp = report.timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    suite = ET.SubElement(root, "testsuite", {
+        "name": "echri fixtures", "package": "echri", "id": "0", "timestamp": timestamp,
+        "hostname": socket.gethostname() or "localhost"})
+    _junit_properties(suite, report)
     for result in report.results:
         _junit_result(suite, result)
     _junit_invalid(suite, list(report.diagnostics))
     _junit_coverage(suite, report)
-    for element in (root, suite):
-        element.set("tests", str(len(suite.findall("testcase"))))
-        element.set("failures", str(len(suite.findall("testcase/failure"))))
-        element.set("errors", str(len(suite.findall("testcase/error"))))
+    suite.set("tests", str(len(suite.findall("testcase"))))
+    suite.set("failures", str(len(suite.findall("testcase/failure"))))
+    suite.set("errors", str(len(suite.findall("testcase/error"))))
     suite.set("skipped", str(len(suite.findall("testcase/skipped"))))
+    suite.set("time", _seconds(report.seconds or sum(r.seconds for r in report.results)))
+    ET.SubElement(suite, "system-out").text = render_summary(report)
+    ET.SubElement(suite, "system-err")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 

@@ -73,6 +73,15 @@ def test_text_report_lists_every_known_difference(demo: Path) -> None:
         "removed, 1 changed; 1 destination band(s) moved",
         "  behavioural: 4 case(s) decided under both versions: 1 loosened, 1 tightened, 1 same "
         "outcome with different reasons, 1 unchanged (2 skipped)",
+        "  warning: 3 structural change(s) not declared in the `changes:` of demo 2026.2",
+        "",
+        "UNDECLARED CHANGES (not mentioned in the `changes:` of demo 2026.2)",
+        "  warning[undeclared-change]: destinations `BR` changed but no line of `changes:` "
+        "mentions it",
+        "  warning[undeclared-change]: rules `condition-large` changed but no line of "
+        "`changes:` mentions it",
+        "  warning[undeclared-change]: rules `deny-restricted` removed but no line of "
+        "`changes:` mentions it",
         "",
         "STRUCTURAL CHANGES",
         "(+ added, - removed, ~ changed, > renamed)",
@@ -114,14 +123,19 @@ def test_text_report_lists_every_known_difference(demo: Path) -> None:
         "Loosened (less severe outcome): 1",
         "  C-restricted (cases.jsonl:1): deny → approve",
         "      only old: deny-restricted",
+        "      why: rule removed: deny-restricted (deny)",
         "",
         "Tightened (more severe outcome): 1",
         "  C-brazil (cases.jsonl:2): request_information → refer",
         "      only new: refer-high",
+        "      why: now fires, condition unchanged: refer-high: destination.band low → high",
+        "      why: band moved: BR Brazil low → high (factor added: misuse)",
         "",
         "Same outcome, different reasons: 1",
         "  C-threshold (cases.jsonl:3): request_information → request_information",
         "      only new: condition-large",
+        "      why: condition changed: condition-large: item.value ≥ 100000 → item.value ≥ "
+        "50000",
         "",
         "By category",
         "  category              cases  changed  loosened  tightened  reasons",

@@ -83,7 +83,8 @@ def test_html_is_one_self_contained_well_formed_page(report: DiffReport) -> None
     assert urls == []
     assert not re.search(r"https?://|@import|url\(", html)
     assert page.text["h1"] == ["echri diff: demo 2026.1 → demo 2026.2"]
-    assert page.text["h2"] == ["Summary", "Behavioural changes", "Structural changes"]
+    assert page.text["h2"] == ["Summary", "Undeclared changes", "Behavioural changes",
+                               "Structural changes"]
     assert "Transition matrix" in page.text["h3"] and "Derived risk bands" in page.text["h3"]
 
 

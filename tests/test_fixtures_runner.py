@@ -337,7 +337,9 @@ def test_force_rewrites_passing_fixtures_too(cli: Invoke, fixtures: Path) -> Non
     assert "rules: [deny-embargo]\n" in before  # a subset: passes
     cli("fixtures", "--update")
     assert path.read_text() == before
-    result = cli("fixtures", "--update", "--force")
+    cli("fixtures", "--update", "--force")
+    assert path.read_text() == before  # rules are not widened unless asked
+    result = cli("fixtures", "--update", "--force", "--update-rules")
     assert result.exit_code == 0
     after = path.read_text()
     assert "rules: [assure-surveillance, deny-embargo]" in after

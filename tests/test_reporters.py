@@ -77,7 +77,8 @@ def test_junit_has_one_testcase_per_fixture_and_a_failure_with_the_diff(
     assert failure is not None
     assert "expected `approve`, got `deny`" in failure.get("message", "")
     assert "-   approve" in (failure.text or "") and "+   deny" in (failure.text or "")
-    assert wrong.get("line") == str(line_of(Path(WRONG), "decision:"))
+    location = f"fixtures/demo/broken/wrong-decision.yaml:{line_of(Path(WRONG), 'decision:')}"
+    assert (failure.text or "").splitlines()[0] == location
 
     passing = cases[("fixtures/demo/end-users", "deny-restricted-party.yaml")]
     assert list(passing) == []
@@ -87,9 +88,9 @@ def test_junit_has_one_testcase_per_fixture_and_a_failure_with_the_diff(
 
     coverage = [c for c in cases if c[0] == "rule-coverage"]
     assert len(coverage) == 2  # both released versions, each below 100%
-    assert int(root.get("failures", "0")) == report.count(FAIL) + len(report.below_threshold)
-    assert int(root.get("errors", "0")) == 1
-    assert root.get("tests") == str(len(cases))
+    assert int(suite.get("failures", "0")) == report.count(FAIL) + len(report.below_threshold)
+    assert int(suite.get("errors", "0")) == 1
+    assert suite.get("tests") == str(len(cases))
 
 
 def test_github_annotates_the_differing_key_of_each_failure(report: RunReport) -> None:

@@ -1,6 +1,7 @@
 """`echri diff` and `echri replay`: what a policy change does, for reviewers and CI.
 
-Exit codes: 0 report written; 1 `--fail-on` matched (decisions changed in that direction);
+Exit codes: 0 report written; 1 `--fail-on` matched (decisions changed in that direction,
+listed on stderr with their causes) or, with `--strict`, a structural change is undeclared;
 2 usage error, or a version or case file that cannot be used (every problem is listed).
 A line of a `--cases` file that cannot be used is reported on stderr with its line number
 and skipped (the report lists it too); `replay` exits 2 when no line is usable.
@@ -25,6 +26,7 @@ from engine.diff import (
     DiffReport,
     SourceError,
     diff_versions,
+    fail_on_lines,
     load_fixtures,
     load_jsonl,
     load_pair,
@@ -32,7 +34,9 @@ from engine.diff import (
     render,
     replay_decisions,
     should_fail,
+    strict_lines,
 )
+from engine.explain import strip_controls
 from engine.repository import PolicySearchError
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE = 0, 1, 2
@@ -116,7 +120,8 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
         yield bar.update
 
 
-def _emit(report: DiffReport, fmt: str, output: Path | None, fail_on: str | None) -> None:
+def _emit(report: DiffReport, fmt: str, output: Path | None, fail_on: str | None,
+          strict: bool = False) -> None:
     text = render(report, fmt)
     if output is None:
         click.echo(text, nl=False)
@@ -126,7 +131,10 @@ def _emit(report: DiffReport, fmt: str, output: Path | None, fail_on: str | None
         except OSError as exc:
             _die(f"{output}: error[io-error]: cannot write the report: {exc.strerror or exc}")
         click.echo(f"wrote {output}", err=True)
-    sys.exit(EXIT_FAIL_ON if should_fail(report, fail_on) else EXIT_OK)
+    for line in fail_on_lines(report, fail_on) + (strict_lines(report) if strict else []):
+        click.echo(_printable(strip_controls(line)), err=True)
+    failed = should_fail(report, fail_on) or (strict and bool(report.undeclared))
+    sys.exit(EXIT_FAIL_ON if failed else EXIT_OK)
 
 
 @click.command()
@@ -137,10 +145,13 @@ def _emit(report: DiffReport, fmt: str, output: Path | None, fail_on: str | None
 @click.option("--fixtures", "fixtures", type=click.Path(path_type=Path), default=Path("fixtures"),
               show_default=True, help="Directory whose fixture files' `case:` are compared.")
 @click.option("--no-fixtures", is_flag=True, help="Do not evaluate the fixtures.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when a structural change is not declared in the new version's "
+              "`changes:` (policy.yaml); without it the report only warns.")
 @report_options
 def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixtures: bool,
-         policy_dir: Path, fmt: str, output: Path | None, fail_on: str | None, jobs: int,
-         backend: str) -> None:
+         strict: bool, policy_dir: Path, fmt: str, output: Path | None, fail_on: str | None,
+         jobs: int, backend: str) -> None:
     """Compare two policy versions, structurally and by their decisions.
 
     OLD and NEW are each ID@VERSION (under --policy-dir), a version directory, or
@@ -148,8 +159,12 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
     the working tree). One side may be a bare git:REF: the other side's directory at REF
     (or the version it is derived from, or the newest one there).
 
-    Exit codes: 0 report written, 1 --fail-on matched, 2 usage error or a version or case
-    file that cannot be used.
+    A structural change that no line of the new version's `changes:` mentions (by the
+    element's id, or the file that holds it) is a warning in the report; --strict makes it
+    an error.
+
+    Exit codes: 0 report written, 1 --fail-on matched or (--strict) an undeclared change,
+    2 usage error or a version or case file that cannot be used.
     """
     try:
         left, right = load_pair(old, new, policy_dir)
@@ -165,7 +180,7 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
                                    progress=progress)
     except BackendUnavailable as exc:
         _die(f"error[backend]: {exc}")
-    _emit(report, fmt, output, fail_on)
+    _emit(report, fmt, output, fail_on, strict)
 
 
 @click.command()

@@ -9,7 +9,7 @@ import click
 
 from engine.api import DEFAULT_BACKEND, BackendUnavailable
 from engine.cli.evaluate import load_store
-from engine.diagnostics import has_errors
+from engine.diagnostics import has_errors, suggest
 from engine.fixtures import CHANGED, ERROR, FAIL, RunOptions, RunReport, run
 from engine.reporters import REPORTERS, render_summary
 
@@ -42,6 +42,34 @@ def _write(output: Path, text: str) -> None:
         raise click.FileError(str(output), hint=exc.strerror or str(exc)) from exc
 
 
+def report_targets(specs: tuple[str, ...], output: Path | None
+                   ) -> list[tuple[str, Path | None]]:
+    """(format, file or None for standard output) of each `--format FMT[:FILE]`.
+
+    `--output FILE` is the file of the one format given without FILE (the old
+    `--format junit --output FILE`); at most one format may go to standard output.
+    """
+    targets: list[tuple[str, Path | None]] = []
+    for spec in specs or ("text",):
+        name, sep, file = spec.partition(":")
+        if name not in REPORTERS:
+            hint = suggest(name, REPORTERS)
+            raise click.BadParameter(f"unknown format `{name}`" + (f" ({hint})" if hint else ""),
+                                     param_hint="--format")
+        if sep and not file:
+            raise click.BadParameter(f"`{spec}` names no file", param_hint="--format")
+        targets.append((name, Path(file) if file else None))
+    plain = [i for i, (_, file) in enumerate(targets) if file is None]
+    if output is not None:
+        if len(plain) != 1:
+            raise click.UsageError("--output needs exactly one --format without a FILE")
+        targets[plain[0]] = (targets[plain[0]][0], output)
+    elif len(plain) > 1:
+        raise click.UsageError("at most one --format may write to standard output: "
+                               "give the others a FILE (`--format junit:reports/junit.xml`)")
+    return targets
+
+
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--policy-dir", type=click.Path(path_type=Path), default=Path("policies"),
@@ -56,10 +84,13 @@ def _write(output: Path, text: str) -> None:
                    "as a glob when it has * ? [). Repeatable.")
 @click.option("--fail-on-empty/--no-fail-on-empty", default=True, show_default=True,
               help="Fail (exit 1) when no fixture is selected.")
-@click.option("--format", "fmt", type=click.Choice(list(REPORTERS)), default="text",
-              show_default=True, help="Report format.")
+@click.option("--format", "fmt", multiple=True, metavar="FMT[:FILE]",
+              help=f"Report format ({', '.join(REPORTERS)}; default text), written to FILE "
+                   "when given, else to standard output. Repeatable: one run, every format "
+                   "(`--format junit:reports/junit.xml --format github`).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to FILE and print the text summary.")
+              help="Write the report of the --format without FILE to FILE and print the "
+                   "text summary.")
 @click.option("--coverage", is_flag=True, help="Report which rules each version's fixtures fire.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="Fail when a released version's rule coverage is below PERCENT "
@@ -67,10 +98,14 @@ def _write(output: Path, text: str) -> None:
 @click.option("--update", is_flag=True,
               help="Rewrite the expect: blocks of failing fixtures to the current results.")
 @click.option("--force", is_flag=True, help="With --update, rewrite passing fixtures too.")
+@click.option("--update-rules", is_flag=True,
+              help="With --update, list every rule that fires in `rules:` (by default the "
+                   "asserted rules that still fire are kept and no rule is added).")
 def run_fixtures_command(paths: tuple[Path, ...], policy_dir: Path, policy_version: str | None,
-                         backend: str, select: tuple[str, ...], fail_on_empty: bool, fmt: str,
+                         backend: str, select: tuple[str, ...], fail_on_empty: bool,
+                         fmt: tuple[str, ...],
                          output: Path | None, coverage: bool, min_coverage: float | None,
-                         update: bool, force: bool) -> None:
+                         update: bool, force: bool, update_rules: bool) -> None:
     """Run policy fixtures (PATH... files or folders, default: fixtures).
 
     Exit codes: 0 every fixture passed, 1 a fixture failed, a fixture run under
@@ -80,6 +115,9 @@ def run_fixtures_command(paths: tuple[Path, ...], policy_dir: Path, policy_versi
     """
     if force and not update:
         raise click.UsageError("--force only applies together with --update")
+    if update_rules and not update:
+        raise click.UsageError("--update-rules only applies together with --update")
+    outputs = report_targets(fmt, output)
     if not paths:
         if not DEFAULT_PATH.is_dir():
             raise click.UsageError(f"no `{DEFAULT_PATH}` folder here: give fixture PATHs")
@@ -89,18 +127,23 @@ def run_fixtures_command(paths: tuple[Path, ...], policy_dir: Path, policy_versi
         known = sorted({v for versions in store.versions.values() for v in versions})
         raise click.UsageError(f"no policy has version `{policy_version}` "
                                f"(known: {', '.join(known)})")
-    options = RunOptions(backend, select, coverage, min_coverage, update, force, policy_version)
+    options = RunOptions(backend, select, coverage, min_coverage, update, force, policy_version,
+                         update_rules)
     try:
         report = run(store, paths, options)
     except BackendUnavailable as exc:
         click.echo(f"error[backend]: {exc}", err=True)
         sys.exit(EXIT_INPUT)
-    text = REPORTERS[fmt](report)
-    if output is not None:
-        _write(output, text)
+    to_stdout = False
+    for name, target in outputs:
+        text = REPORTERS[name](report)
+        if target is None:
+            click.echo(text)
+            to_stdout = True
+        else:
+            _write(target, text)
+    if not to_stdout:
         click.echo(render_summary(report))
-    else:
-        click.echo(text)
     code = exit_code(report, fail_on_empty)
     if fail_on_empty and not report.results and not report.has_errors:
         click.echo("error: no fixture selected (use --no-fail-on-empty to allow this)",

@@ -12,7 +12,15 @@ markdown, html).
 
 from engine.diff.corpus import Corpus, load_fixtures, load_jsonl, read_jsonl
 from engine.diff.render import RENDERERS, render
-from engine.diff.report import FAIL_ON, DiffReport, diff_versions, replay_decisions, should_fail
+from engine.diff.report import (
+    FAIL_ON,
+    DiffReport,
+    diff_versions,
+    fail_on_lines,
+    replay_decisions,
+    should_fail,
+    strict_lines,
+)
 from engine.diff.sources import LoadedVersion, SourceError, load_pair, load_spec
 
 __all__ = [
@@ -23,6 +31,7 @@ __all__ = [
     "LoadedVersion",
     "SourceError",
     "diff_versions",
+    "fail_on_lines",
     "load_fixtures",
     "load_jsonl",
     "load_pair",
@@ -31,4 +40,5 @@ __all__ = [
     "render",
     "replay_decisions",
     "should_fail",
+    "strict_lines",
 ]

@@ -10,6 +10,7 @@ findings, licence conditions, required assurances or information requests differ
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.diff.corpus import Recorded, Skipped
@@ -43,6 +44,7 @@ class CaseChange:
     only_new: tuple[str, ...]
     details: tuple[str, ...]  # other differences: conditions, assurances, requests
     keys: CaseKeys
+    causes: tuple[str, ...] = ()  # why it changed (engine/diff/causes.py), never empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +106,13 @@ def compare(old: Recorded, new: Recorded, precedence: tuple[str, ...]) -> str | 
 
 
 def case_change(case_id: str, origin: str, old: Recorded, new: Recorded, direction: str,
-                keys: CaseKeys) -> CaseChange:
+                keys: CaseKeys, causes: tuple[str, ...] = ()) -> CaseChange:
     details = (_delta("conditions", old.conditions, new.conditions)
                + _delta("required assurances", old.assurances, new.assurances)
                + _delta("information requests", old.requests, new.requests))
     return CaseChange(case_id, origin, old.outcome, new.outcome, direction,
                       tuple(sorted(old.rules - new.rules)), tuple(sorted(new.rules - old.rules)),
-                      tuple(details), keys)
+                      tuple(details), keys, causes)
 
 
 @dataclass
@@ -126,14 +128,16 @@ class Tally:
     old_versions: Counter[str] = field(default_factory=Counter)
 
     def add(self, case_id: str, origin: str, old: Recorded, new: Recorded, keys: CaseKeys,
-            precedence: tuple[str, ...]) -> None:
+            precedence: tuple[str, ...],
+            explain: Callable[[], tuple[str, ...]] | None = None) -> None:
         self.total += 1
         self.matrix[(old.outcome, new.outcome)] += 1
         if old.version:
             self.old_versions[old.version] += 1
         direction = compare(old, new, precedence)
         if direction is not None:
-            self.changes.append(case_change(case_id, origin, old, new, direction, keys))
+            causes = explain() if explain is not None else ()
+            self.changes.append(case_change(case_id, origin, old, new, direction, keys, causes))
         for key in keys.categories:
             _count(self.by_category, key, direction)
         _count(self.by_band, keys.band, direction)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engine.diff.behavioural import BehaviouralDiff, Breakdown
+from engine.diff.behavioural import BehaviouralDiff, Breakdown, CaseChange
+from engine.diff.causes import NO_CAUSE
 from engine.diff.report import DiffReport, VersionInfo
 from engine.diff.structural import ADDED, REMOVED, RENAMED, ElementChange, FieldChange, Section
 
@@ -118,3 +119,9 @@ def short(outcome: str) -> str:
 def breakdown_row(b: Breakdown) -> tuple[str, ...]:
     return (b.key, str(b.total), str(b.changed), str(b.loosened), str(b.tightened),
             str(b.reasons))
+
+
+def causes(c: CaseChange) -> tuple[str, ...]:
+    """Why the case changed: never empty, never a blank line (engine/diff/causes.py)."""
+    found = tuple(text for text in c.causes if text.strip())
+    return found or (f"{NO_CAUSE}: no cause was computed for this case",)

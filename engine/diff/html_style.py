@@ -29,6 +29,7 @@ table.versions td:first-child { width: 48px; }
 .card.loosened { border-color: var(--loose); color: var(--loose); }
 .card.tightened .value { color: var(--tight); } .card.reasons .value { color: var(--reason); }
 ul.summary { padding-left: 18px; }
+ul.why { margin: 0; padding-left: 14px; }
 figure.chart { margin: 8px 0 16px; }
 figure.chart svg { display: block; max-width: 100%; height: auto; }
 svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;

@@ -14,13 +14,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.api import DEFAULT_BACKEND
-from engine.diff.behavioural import LOOSENED, REASONS, TIGHTENED, BehaviouralDiff, finish
+from engine.diff.behavioural import (
+    LOOSENED,
+    REASONS,
+    TIGHTENED,
+    BehaviouralDiff,
+    CaseChange,
+    finish,
+)
 from engine.diff.corpus import Corpus
+from engine.diff.declared import Undeclared, undeclared
+from engine.diff.elements import rules as rule_elements
 from engine.diff.runner import Job, Progress, make_side, run
 from engine.diff.sources import LoadedVersion
 from engine.diff.structural import StructuralDiff, diff_structure
 
 FAIL_ON = ("loosened", "tightened", "any")
+FAIL_ON_LIMIT = 20  # cases listed on stderr when --fail-on fails
 CHANGE_WORDS = ("added", "removed", "changed", "renamed")
 
 
@@ -50,6 +60,7 @@ class DiffReport:
     structural: StructuralDiff | None  # None for a replay
     behavioural: BehaviouralDiff | None  # None when no corpus was given
     declared_changes: tuple[str, ...] = ()  # the new version's `changes` in policy.yaml
+    undeclared: tuple[Undeclared, ...] = ()  # structural changes `changes` does not mention
 
     @property
     def empty(self) -> bool:
@@ -89,12 +100,23 @@ def diff_versions(old: LoadedVersion, new: LoadedVersion, corpus: Corpus | None 
                   progress: Progress | None = None) -> DiffReport:
     """Structural diff of two versions, plus the behavioural diff on `corpus` if given."""
     behaviour = None
+    structure = diff_structure(old, new)
     if corpus is not None:
-        job = Job(make_side(new.compiled, backend), make_side(old.compiled, backend))
+        job = Job(make_side(new.compiled, backend), make_side(old.compiled, backend),
+                  rule_renames(structure))
         behaviour = _behaviour(job, corpus, jobs, progress)
     same = old.policy.digest == new.policy.digest
-    return DiffReport("diff", version_info(old), version_info(new), diff_structure(old, new),
-                      behaviour, () if same else new.policy.changes)
+    files = {rid: str(f.get("file")) for src in (old.source, new.source)
+             for rid, f in rule_elements(src).items()}
+    return DiffReport("diff", version_info(old), version_info(new), structure,
+                      behaviour, () if same else new.policy.changes,
+                      undeclared(structure, new.policy.changes, files))
+
+
+def rule_renames(s: StructuralDiff) -> dict[str, str]:
+    """New rule id → old rule id of every rule the structural diff shows as renamed."""
+    return {c.id: c.old_id for sec in s.sections if sec.kind == "rules" for c in sec.changes
+            if c.change == "renamed" and c.old_id}
 
 
 def replay_decisions(new: LoadedVersion, corpus: Corpus, *, spec: str = "",
@@ -108,10 +130,40 @@ def replay_decisions(new: LoadedVersion, corpus: Corpus, *, spec: str = "",
 
 def should_fail(report: DiffReport, fail_on: str | None) -> bool:
     """True when decisions changed in the `--fail-on` direction."""
+    return bool(tripped(report, fail_on))
+
+
+def tripped(report: DiffReport, fail_on: str | None) -> tuple[CaseChange, ...]:
+    """The changed cases that make `--fail-on` fail, in report order."""
     if fail_on is None or report.behavioural is None:
-        return False
-    counts = report.behavioural.counts
-    return any(counts.values()) if fail_on == "any" else counts[fail_on] > 0
+        return ()
+    changes = report.behavioural.changes
+    return changes if fail_on == "any" else tuple(c for c in changes if c.direction == fail_on)
+
+
+def fail_on_lines(report: DiffReport, fail_on: str | None, limit: int = FAIL_ON_LIMIT
+                  ) -> list[str]:
+    """Why `--fail-on` failed: a headline, then one line per case (at most `limit`) with
+    its outcomes and causes, then how many more; empty when it did not fail."""
+    cases = tripped(report, fail_on)
+    if not cases:
+        return []
+    what = "changed" if fail_on == "any" else str(fail_on)
+    lines = [f"error[fail-on]: {len(cases)} decision(s) {what} (--fail-on {fail_on})"]
+    for c in cases[:limit]:
+        why = "; ".join(c.causes) or "no cause found"
+        lines.append(f"  {c.case_id} ({c.origin}): {c.old} → {c.new}: {why}")
+    if len(cases) > limit:
+        lines.append(f"  … and {len(cases) - limit} more (see the report)")
+    return lines
+
+
+def strict_lines(report: DiffReport, limit: int = FAIL_ON_LIMIT) -> list[str]:
+    """`--strict`: one error line per undeclared structural change (at most `limit`)."""
+    lines = [f"error[undeclared-change]: {u.message()}" for u in report.undeclared[:limit]]
+    if len(report.undeclared) > limit:
+        lines.append(f"  … and {len(report.undeclared) - limit} more (see the report)")
+    return lines
 
 
 def structural_summary(s: StructuralDiff) -> str:
@@ -147,6 +199,9 @@ def summary(report: DiffReport) -> list[tuple[str, str]]:
         out.append(("structural", structural_summary(report.structural)))
     if report.behavioural is not None:
         out.append(("behavioural", behavioural_summary(report.behavioural, report.mode)))
+    if report.undeclared:
+        out.append(("warning", f"{len(report.undeclared)} structural change(s) not declared "
+                               f"in the `changes:` of {report.new.label}"))
     return out
 
 

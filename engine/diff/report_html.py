@@ -71,7 +71,10 @@ def _case_rows(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str]
         reasons += [e(d) for d in c.details]
         rows.append((f"<code>{e(c.case_id)}</code>", e(c.origin),
                      f'<span class="o">{e(c.old)}</span> → <span class="o">{e(c.new)}</span>',
-                     "<br>".join(reasons), e(", ".join(c.keys.categories)), e(c.keys.band)))
+                     "<br>".join(reasons) or "·",
+                     '<ul class="why">' + "".join(f"<li>{e(cause)}</li>"
+                                                  for cause in fmt.causes(c)) + "</ul>",
+                     e(", ".join(c.keys.categories)), e(c.keys.band)))
     return rows
 
 
@@ -106,7 +109,7 @@ def _behavioural(report: DiffReport, b: BehaviouralDiff) -> str:
                          f"{len(rows)}</h3>")
             if rows:
                 parts.append(_table(("case", "from", "outcome", "rules and other differences",
-                                     "categories", "band"), rows, "cases"))
+                                     "why", "categories", "band"), rows, "cases"))
         parts += [_breakdown(*breakdown) for breakdown in fmt.breakdowns(b)]
     return "".join(parts) + "</section>"
 
@@ -176,6 +179,13 @@ def render_html(report: DiffReport) -> str:
         body.append(f'<section id="declared"><h2>Declared changes</h2><p class="note">From '
                     f"<code>policy.yaml</code> of {e(report.new.label)}.</p><ul>{items}</ul>"
                     "</section>")
+    if report.undeclared:
+        items = "".join(f"<li>{e(u.kind)} <code>{e(u.id)}</code> {e(u.change)}</li>"
+                        for u in report.undeclared)
+        body.append(f'<section id="undeclared"><h2>Undeclared changes</h2><p class="note">'
+                    f"Warning: structural changes that no line of <code>changes:</code> in "
+                    f"<code>policy.yaml</code> of {e(report.new.label)} mentions.</p>"
+                    f"<ul>{items}</ul></section>")
     if report.behavioural is not None:
         body.append(_behavioural(report, report.behavioural))
     if report.structural is not None and not report.structural.empty:

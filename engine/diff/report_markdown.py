@@ -149,8 +149,10 @@ def _cases(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], st
         reasons = [f"{label}: {escape(rules)}"
                    for label, rules in fmt.rule_changes(c.only_old, c.only_new, renamed)]
         rows.append((code(c.case_id), code(c.origin), f"{code(c.old)} → {code(c.new)}",
-                     "<br>".join([*reasons, *(escape(d) for d in c.details)])))
-    body = table(("case", "from", "outcome", "rules and other differences"), rows, right=9)
+                     "<br>".join([*reasons, *(escape(d) for d in c.details)]) or "·",
+                     "<br>".join(escape(cause) for cause in fmt.causes(c))))
+    body = table(("case", "from", "outcome", "rules and other differences", "why"), rows,
+                 right=9)
     return details(f"<b>{DIRECTION_TITLES[direction]}</b>: {len(changes)}",
                    body + _more(len(changes), limit), open_=direction == LOOSENED)
 
@@ -207,6 +209,12 @@ def _markdown(report: DiffReport, limit: int) -> str:
         lines += details(f"Declared changes ({escape_html(report.new.label)}, "
                          "<code>policy.yaml</code>)",
                          [f"- {escape(c)}" for c in report.declared_changes])
+    if report.undeclared:
+        body = [f"- {escape(u.kind)} {code(u.id)} {u.change}" for u in report.undeclared[:limit]]
+        lines += details(f"<b>Warning</b>: {len(report.undeclared)} structural change(s) not "
+                         f"declared in the <code>changes:</code> of "
+                         f"{escape_html(report.new.label)}",
+                         body + _more(len(report.undeclared), limit), open_=True)
     if report.behavioural is not None:
         lines += _behavioural(report, report.behavioural, limit)
     if report.structural is not None and not report.structural.empty:

@@ -72,6 +72,7 @@ def _change_lines(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, s
         lines += [f"      {label}: {rules}"
                   for label, rules in fmt.rule_changes(c.only_old, c.only_new, renamed)]
         lines += [f"      {d}" for d in c.details]
+        lines += [f"      why: {cause}" for cause in fmt.causes(c)]
     return lines
 
 
@@ -102,6 +103,9 @@ def render_text(report: DiffReport) -> str:
     if report.declared_changes:
         lines += ["", f"DECLARED CHANGES ({report.new.label}, policy.yaml `changes`)"]
         lines += [f"  - {c}" for c in report.declared_changes]
+    if report.undeclared:
+        lines += ["", f"UNDECLARED CHANGES (not mentioned in the `changes:` of {report.new.label})"]
+        lines += [f"  warning[undeclared-change]: {u.message()}" for u in report.undeclared]
     if report.structural is not None and not report.structural.empty:
         lines += _structural(report.structural)
     if report.behavioural is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.api import DEFAULT_BACKEND, BackendUnavailable
@@ -19,6 +19,7 @@ from engine.cases import CaseError, NormalizedCase, check_case, normalize
 from engine.compiler import CompiledPolicy
 from engine.decision import Decision, decide, engine_error
 from engine.diff.behavioural import UNCLASSIFIED, CaseKeys, Tally
+from engine.diff.causes import Explainer
 from engine.diff.corpus import CorpusCase, Recorded, Skipped
 from engine.evaluator import BACKENDS, Backend
 from engine.model import UNKNOWN_BAND
@@ -61,6 +62,13 @@ def _keys(policy: CompiledPolicy, case: Mapping[str, Any], n: NormalizedCase | N
 
 def decide_case(side: Side, case: Mapping[str, Any]) -> tuple[Recorded, CaseKeys]:
     """Decide a contract-valid case under one forced version."""
+    recorded, keys, _ = decide_full(side, case)
+    return recorded, keys
+
+
+def decide_full(side: Side, case: Mapping[str, Any]
+                ) -> tuple[Recorded, CaseKeys, NormalizedCase | None]:
+    """Like decide_case, with the normalised case (None when evaluation failed)."""
     policy, engine = side.compiled, side.backend
     normalized: NormalizedCase | None = None
     try:
@@ -69,7 +77,7 @@ def decide_case(side: Side, case: Mapping[str, Any]) -> tuple[Recorded, CaseKeys
     except Exception as exc:  # fail closed, as engine.api.evaluate_with does
         normalized = None
         decision = engine_error(policy, str(case.get("case_id")), engine.name, exc)
-    return summarise(decision), _keys(policy, case, normalized)
+    return summarise(decision), _keys(policy, case, normalized), normalized
 
 
 @dataclass(frozen=True)
@@ -78,11 +86,17 @@ class Job:
 
     new: Side
     old: Side | None = None
+    renames: Mapping[str, str] = field(default_factory=dict)  # new rule id → old rule id
+
+    def explainer(self) -> Explainer:
+        return Explainer(self.old.compiled if self.old else None, self.new.compiled,
+                         self.renames)
 
 
 def run_chunk(job: Job, chunk: Sequence[CorpusCase]) -> Tally:
     tally = Tally()
     precedence = job.new.compiled.precedence
+    explainer = job.explainer()
     for entry in chunk:
         try:
             check_case(entry.case, entry.origin)
@@ -90,13 +104,20 @@ def run_chunk(job: Job, chunk: Sequence[CorpusCase]) -> Tally:
             reason = f"invalid case: {exc.diagnostics[0].message}"
             tally.skipped.append(Skipped(entry.origin, reason))
             continue
-        new, keys = decide_case(job.new, entry.case)
+        new, keys, new_n = decide_full(job.new, entry.case)
+        old_n = None
         if job.old is not None:
-            old = decide_case(job.old, entry.case)[0]
+            old, _, old_n = decide_full(job.old, entry.case)
         else:
             assert entry.recorded is not None
             old = entry.recorded
-        tally.add(str(entry.case["case_id"]), entry.origin, old, new, keys, precedence)
+
+        def explain(case: Mapping[str, Any] = entry.case, old: Recorded = old,
+                    new: Recorded = new, old_n: NormalizedCase | None = old_n,
+                    new_n: NormalizedCase | None = new_n) -> tuple[str, ...]:
+            return explainer.explain(case, old_n, new_n, old, new)
+
+        tally.add(str(entry.case["case_id"]), entry.origin, old, new, keys, precedence, explain)
     return tally
 
 
