@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine import sanctions
 from engine.compiler import destination_problem
 from engine.diagnostics import Diagnostic, DiagnosticError, suggest
 from engine.model import CONTROL_ENTRY, ENTRY_KINDS, UNKNOWN_BAND, canonical_entry
@@ -193,6 +194,7 @@ class _Normalizer:
         self.party_list(f, "consignees", d.get("consignees") or ())
         self.intermediaries(f, d.get("intermediaries") or ())
         self.party(f, "purchaser", _obj(d, "purchaser").get("country"))
+        self.application(f, d)
         f["parties.countries"], f["parties.bands"], f["parties.factors"] = (
             frozenset(p) for p in self.parties)
         f["assurances"] = self.vocab_set("assurances", d.get("assurances"), "assurances")
@@ -208,6 +210,8 @@ class _Normalizer:
                 self.p.policy.end_user_types[kind].extra.get("government", False))
         f["end_user.flags"] = self.vocab_set("end_user.flags", eu.get("flags"), "red_flags")
         self.put(f, "end_user.name", _text(eu.get("name")))
+        self.put(f, "end_user.state_owned", eu.get("state_owned"))
+        self.put(f, "end_user.security_service", eu.get("security_service"))
         country = self.party(f, "end_user", eu.get("country"))
         if country is not None and dest in self.p.destinations:  # unknown when dest is
             f["end_user.in_destination"] = country == dest
@@ -273,6 +277,32 @@ class _Normalizer:
                 stated = False
         f["intermediaries.roles"] = frozenset(roles)
         f["intermediaries.roles_stated"] = stated
+
+    def application(self, f: dict[str, Any], d: Mapping[str, Any]) -> None:
+        """Contract 2 application facts: re-export, payment, declared total, order reference.
+
+        The previous consignee of a re-export is a foreign party (it joins `parties.*`); the
+        payment's route country is not a party and only gives the `payment.route_*` facts.
+        """
+        reexport = d.get("reexport")
+        f["case.reexport"] = isinstance(reexport, Mapping)
+        app = reexport if isinstance(reexport, Mapping) else {}
+        self.put(f, "reexport.original_licence", _text(app.get("original_licence")))
+        self.party(f, "previous_consignee", _obj(app, "previous_consignee").get("country"))
+        pay = _obj(d, "payment")
+        self.put(f, "payment.method", pay.get("method"))
+        payer = pay.get("payer")
+        self.put(f, "payment.payer", payer)
+        if payer is not None:
+            f["payment.third_party"] = payer == "third_party"
+        self.put(f, "payment.currency",
+                 self.vocab_id("payment.currency", pay.get("currency"), "currencies"))
+        known, band, factors = self.country("payment.route_country", pay.get("route_country"))
+        self.put(f, "payment.route_country", known)
+        self.put(f, "payment.route_band", band)
+        f["payment.route_factors"] = factors
+        self.put(f, "case.declared_total_value", _amount(d.get("declared_total_value")))
+        self.put(f, "case.order_ref", _text(d.get("order_ref")))
 
     def exporter(self, f: dict[str, Any], ex: Mapping[str, Any]) -> None:
         self.put(f, "exporter.name", _text(ex.get("name")))
@@ -401,12 +431,19 @@ def normalize(data: Mapping[str, Any], policy: CompiledPolicy) -> NormalizedCase
     if all(v is not None for v in values):
         total = _amount(sum(values))
         case["case.total_value"] = total
+        declared = case.get("case.declared_total_value")
+        if declared is not None:  # both rounded to cents: equal when they agree to the cent
+            case["case.value_mismatch"] = declared != total
     case["case.categories"] = frozenset(c for i in items for c in i.categories)
     for i in items:  # case facts computed from items are visible to item rules too
         for facts in i.views:
             facts["case.categories"] = case["case.categories"]
-            if "case.total_value" in case:
-                facts["case.total_value"] = case["case.total_value"]
+            for name in ("case.total_value", "case.value_mismatch"):
+                if name in case:
+                    facts[name] = case[name]
+    # sanctions.targets, item.sanctions per view, case.sanctions (engine/sanctions.py)
+    sanctions.annotate(policy.sanctions, str(data["submitted"]), case,
+                       [(i.given_entries, i.views) for i in items])
     return NormalizedCase(str(data["case_id"]), str(data["submitted"]), case, items,
                           tuple(n.unknown))
 

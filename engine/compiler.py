@@ -17,6 +17,7 @@ from engine.conditions import Node
 from engine.evaluator import compile_condition
 from engine.facts import FACTS, is_item_fact
 from engine.model import UNKNOWN_BAND, Citation, Policy, Rule
+from engine.sanctions import CompiledRegime, compile_regimes
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class CompiledPolicy:
     destinations: dict[str, DestinationInfo]
     vocab: dict[str, frozenset[str]]
     control_map: dict[str, str]  # canonical control entry → category id
+    sanctions: tuple[CompiledRegime, ...] = ()  # sanctions.yaml, by id (engine/sanctions.py)
 
     @property
     def id(self) -> str:
@@ -92,7 +94,7 @@ class CompiledPolicy:
 
     def ir(self) -> dict[str, Any]:
         """The rule IR as JSON data (stable order: rules as written)."""
-        return {
+        out: dict[str, Any] = {
             "policy": {"id": self.id, "version": self.version, "digest": self.digest},
             "precedence": list(self.precedence),
             "default": self.policy.default_outcome,
@@ -104,6 +106,9 @@ class CompiledPolicy:
                 for r in self.rules
             ],
         }
+        if self.sanctions:  # only versions with a sanctions.yaml: others keep their IR
+            out["sanctions"] = [r.ir() for r in self.sanctions]
+        return out
 
 
 def effective_outcome(rule: Rule) -> str:
@@ -162,14 +167,32 @@ def derive_band(policy: Policy, facts: dict[str, Any]) -> str:
 def compile_destinations(policy: Policy) -> dict[str, DestinationInfo]:
     out = {}
     for code, d in sorted(policy.destinations.items()):
-        facts: dict[str, Any] = {"destination.factors": d.factors}
+        factors = inherited_factors(policy, code)
+        facts: dict[str, Any] = {"destination.factors": factors}
         if d.freedom_status is not None:
             facts["destination.freedom_status"] = d.freedom_status
         if d.freedom_score is not None:
             facts["destination.freedom_score"] = d.freedom_score
-        out[code] = DestinationInfo(code, d.name, derive_band(policy, facts), d.factors,
+        out[code] = DestinationInfo(code, d.name, derive_band(policy, facts), factors,
                                     d.freedom_status, d.freedom_score)
     return out
+
+
+def inherits_chain(policy: Policy, code: str) -> list[str]:
+    """`code`, the code it inherits from, what that one inherits from, ...; stops at an
+    unknown code or where the chain would close a cycle (the validator rejects both)."""
+    chain = [code]
+    while (d := policy.destinations.get(chain[-1])) is not None and \
+            d.inherits_from is not None and d.inherits_from not in chain:
+        chain.append(d.inherits_from)
+    return chain
+
+
+def inherited_factors(policy: Policy, code: str) -> frozenset[str]:
+    """A destination's own factors and those of every code it inherits from."""
+    found = [policy.destinations[c].factors for c in inherits_chain(policy, code)
+             if c in policy.destinations]
+    return frozenset().union(*found)
 
 
 def unknown_destination(code: str) -> DestinationInfo:
@@ -184,6 +207,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         destinations=compile_destinations(policy),
         vocab=policy.vocab,
         control_map=policy.control_map(),
+        sanctions=compile_regimes(policy),
     )
 
 

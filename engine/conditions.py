@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any, Union
 
 from engine.diagnostics import suggest
@@ -37,6 +38,10 @@ class All:
 @dataclass(frozen=True, slots=True)
 class AnyOf:
     children: tuple[Node, ...]
+    # A count (`{at_least: N, of: [...]}`) parses to the Any of the All of every N-subset of
+    # `of` (see `at_least`), so every walker sees plain logic; `render` shows the count.
+    count: int | None = None
+    of: tuple[Node, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,14 @@ class Not:
 
 Node = Union[Test, All, AnyOf, Not]  # noqa: UP007 (used at runtime by isinstance users)
 TRUE = All(())
+# `at_least` counts at most this many conditions: C(8, 4) = 70 subsets keeps the expansion
+# small (a rule's expansion also counts towards the validator's DNF limit)
+AT_LEAST_MAX = 8
+
+
+def at_least(count: int, of: tuple[Node, ...]) -> AnyOf:
+    """True when at least `count` of `of` hold: any of the conjunctions of `count` of them."""
+    return AnyOf(tuple(All(c) for c in combinations(of, count)), count, of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +105,8 @@ class _Parser:
             return None
         if "ref" in raw:
             return self.parse_ref(raw, path)
+        if "at_least" in raw or "of" in raw:
+            return self.parse_at_least(raw, path)
         combinators = [k for k in ("all", "any", "not") if k in raw]
         if combinators:
             if len(raw) != 1:
@@ -112,6 +127,31 @@ class _Parser:
             kids = tuple(c for c in children if c is not None)
             return All(kids) if key == "all" else AnyOf(kids)
         return self.parse_test(raw, path)
+
+    def parse_at_least(self, raw: dict[str, Any], path: JsonPath) -> Node | None:
+        """`{at_least: N, of: [...]}`: 1 ≤ N ≤ len(of) ≤ AT_LEAST_MAX."""
+        if set(raw) != {"at_least", "of"}:
+            self.fail(path, "condition", "a count is `{at_least: N, of: [conditions]}` alone",
+                      f"found keys {sorted(map(str, raw))}")
+            return None
+        count, items = raw["at_least"], raw["of"]
+        if not isinstance(items, list) or not items:
+            self.fail((*path, "of"), "condition", "`of` takes a non-empty list of conditions")
+            return None
+        if len(items) > AT_LEAST_MAX:
+            self.fail((*path, "of"), "at-least", f"`at_least` counts at most {AT_LEAST_MAX} "
+                      f"conditions, got {len(items)}",
+                      "group related conditions with `any`, or split the rule")
+            return None
+        if isinstance(count, bool) or not isinstance(count, int) or \
+                not 1 <= count <= len(items):
+            self.fail((*path, "at_least"), "at-least", f"`at_least` must be a whole number "
+                      f"from 1 to {len(items)} (the number of conditions), got `{count!r}`")
+            return None
+        children = [self.parse(c, (*path, "of", i)) for i, c in enumerate(items)]
+        if any(c is None for c in children):
+            return None
+        return at_least(count, tuple(c for c in children if c is not None))
 
     def parse_test(self, raw: dict[str, Any], path: JsonPath) -> Node | None:
         fact = raw.get("fact")
@@ -373,6 +413,9 @@ def render(node: Node, top: bool = True) -> str:
         return f"not ({render(node.child, top=True)})"
     if isinstance(node, All) and node.name is not None:
         return f"{node.name} (= {render(node.children[0], top=True)})"
+    if isinstance(node, AnyOf) and node.count is not None:
+        listed = ", ".join(render(c, top=False) for c in node.of)
+        return f"at least {node.count} of ({listed})"
     if not node.children:
         return "always" if isinstance(node, All) else "never"
     joiner = " and " if isinstance(node, All) else " or "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from engine import sanctions
 from engine.explain import explanation
 from engine.version import __version__
 
@@ -115,7 +116,8 @@ def render_message(template: str, policy: CompiledPolicy, rule: CompiledRule,
     next to its own item.
     """
     parts = _parts(template)
-    per_item = any(name is not None and (name.startswith("item.") or name == "category")
+    per_item = any(name is not None and (name.startswith("item.") or name == "category" or
+                                         (name == "sanctions" and rule.scope == "item"))
                    for _, name in parts)
     if per_item and len(views) > 1:
         texts = (_render(parts, policy, rule, case, (v,)) for v in views)
@@ -141,6 +143,10 @@ def _render(parts: tuple[tuple[str, str | None], ...], policy: CompiledPolicy,
             titles = {policy.policy.categories[v.category].title if v.category else
                       "unclassified item" for v in views}
             return ", ".join(sorted(titles))
+        if name == "sanctions":  # the regimes that apply, with title and legal act
+            ids = {r for v in views for r in v.facts.get("item.sanctions", ())} \
+                if rule.scope == "item" else case.facts.get("case.sanctions", ())
+            return sanctions.describe(policy.sanctions, ids)
         if name == "item.control_entries":  # the entries as given, mapped or not
             given = {e for i in case.items if i.id in items for e in i.given_entries}
             return _fmt(frozenset(given))

@@ -53,6 +53,10 @@ FACTS: dict[str, FactSpec] = {
         _f("end_user.band", ENUM, "bands",
            "risk band of the end user's country (`unknown` if the country is unknown)"),
         _f("end_user.factors", SET, "factors", "risk factors of the end user's country"),
+        _f("end_user.state_owned", BOOL, None,
+           "the end user is owned or controlled by the state (as declared)"),
+        _f("end_user.security_service", BOOL, None,
+           "the end user is, or answers to, a security, intelligence or police service"),
         _f("consignees.count", NUMBER, None, "number of consignees (0 when none)"),
         _f("consignees.countries", SET, "destinations", "countries of the consignees"),
         _f("consignees.bands", SET, "bands", "risk bands of the consignees' countries"),
@@ -86,6 +90,37 @@ FACTS: dict[str, FactSpec] = {
         _f("case.item_count", NUMBER, None, "number of items in the case"),
         _f("case.total_value", NUMBER, None, "sum of item values (missing if one is missing)"),
         _f("case.categories", SET, "categories", "categories of the classified items of the case"),
+        # application facts (case contract 2)
+        _f("case.declared_total_value", NUMBER, None,
+           "total value the applicant declares for the case"),
+        _f("case.value_mismatch", BOOL, None,
+           "the declared total differs from the sum of the item values (missing unless both "
+           "are known)"),
+        _f("case.order_ref", STRING, None,
+           "the applicant's order reference (several cases may share one)"),
+        _f("case.reexport", BOOL, None,
+           "the application is a re-export or retransfer (always present)"),
+        _f("reexport.original_licence", STRING, None,
+           "reference of the licence the items were first exported under"),
+        _f("previous_consignee.country", ENUM, "destinations",
+           "country of the consignee of the original export (re-exports)"),
+        _f("previous_consignee.band", ENUM, "bands",
+           "risk band of the previous consignee's country"),
+        _f("previous_consignee.factors", SET, "factors",
+           "risk factors of the previous consignee's country"),
+        _f("payment.method", ENUM, "payment_methods",
+           "bank_transfer, letter_of_credit, cash, crypto or other"),
+        _f("payment.payer", ENUM, "payers",
+           "who pays: end_user, consignee, purchaser, intermediary or third_party"),
+        _f("payment.third_party", BOOL, None,
+           "the payer is a third party the case does not name (missing if the payer is)"),
+        _f("payment.currency", ENUM, "currencies", "ISO 4217 code of the payment currency"),
+        _f("payment.route_country", ENUM, "destinations",
+           "country the payment comes from or passes through"),
+        _f("payment.route_band", ENUM, "bands",
+           "risk band of the payment's route country (`unknown` if the country is unknown)"),
+        _f("payment.route_factors", SET, "factors",
+           "risk factors of the payment's route country"),
         _f("item.category", ENUM, "categories", "category of the item (missing if unclassified)"),
         _f("item.classified", BOOL, None, "the item could be classified"),
         _f("item.groups", SET, "groups", "groups of the item's category"),
@@ -97,6 +132,14 @@ FACTS: dict[str, FactSpec] = {
         _f("item.value", NUMBER, None, "value of the item"),
         _f("item.quantity", NUMBER, None, "quantity of the item"),
         _f("item.description", STRING, None, "description of the item"),
+        # sanctions and restrictive measures (sanctions.yaml, engine/sanctions.py)
+        _f("item.sanctions", SET, "sanctions",
+           "regimes in force on `submitted` that cover this item (view) and its end use, "
+           "linked by their `supply` to the destination or a party"),
+        _f("case.sanctions", SET, "sanctions", "union of `item.sanctions` over every item"),
+        _f("sanctions.targets", SET, "sanctions",
+           "regimes in force whose targets include the destination or any party's country, "
+           "whatever the item"),
     )
 }
 
@@ -107,6 +150,8 @@ TEMPLATE_EXTRAS: dict[str, str] = {
     "items": "ids of the items the finding concerns",
     "rule.id": "id of the rule",
     "rule.title": "title of the rule",
+    "sanctions": "regimes that apply (`item.sanctions` of the item, `case.sanctions` for a "
+                 "case rule) as `id (title; legal act)`",
 }
 
 # Facts a destination risk-band rule may test.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from engine.model import ITEM_KINDS
+from engine.model import ITEM_KINDS, PAYERS, PAYMENT_METHODS
 
 if TYPE_CHECKING:
     from engine.compiler import CompiledPolicy
@@ -66,6 +66,7 @@ MIXES = (COMMERCIAL, SECURITY)
 _WORDS = ("secure", "network", "analytics", "platform", "appliance", "sensor", "server",
           "gateway", "suite", "module", "toolkit", "router")
 _NAMES = ("Nordic", "Atlas", "Meridian", "Helios", "Vector", "Orbit", "Summit", "Kestrel")
+_CURRENCIES = ("EUR", "EUR", "USD", "USD", "GBP", "CHF", "CNY", "RUB", "AED")
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,8 @@ class _CaseMaker:
         return user
 
     def parties(self, case: dict[str, Any]) -> None:
-        """Consignees (0 to 10), a purchaser and item kinds, from the `extra` stream."""
+        """Consignees (0 to 10), a purchaser, item kinds and the application facts, from the
+        `extra` stream."""
         rng, saved = self.extra, self.rng
         self.rng = rng  # country() and maybe() draw from self.rng
         try:
@@ -260,8 +262,38 @@ class _CaseMaker:
             for item in case["items"]:
                 if rng.random() < 0.2:
                     item["kind"] = rng.choice(ITEM_KINDS)
+            self.application(case)
         finally:
             self.rng = saved
+
+    def application(self, case: dict[str, Any]) -> None:
+        """Payment, re-export, declared total, order reference and the end user's relation
+        to the state (contract 2); called by `parties`, so it draws from the `extra` stream."""
+        rng = self.rng
+        if rng.random() < 0.25:
+            case["payment"] = {
+                "method": None if self.maybe() else _weighted(
+                    rng, PAYMENT_METHODS, {"bank_transfer": 70, "letter_of_credit": 10}, 6),
+                "payer": None if self.maybe() else _weighted(
+                    rng, PAYERS, {"end_user": 60, "purchaser": 15}, 8),
+                "currency": "XBT" if self.maybe(UNKNOWN_RATE) else rng.choice(_CURRENCIES),
+                "route_country": None if rng.random() < 0.4 else self.country()}
+        if rng.random() < 0.1:
+            case["reexport"] = {"original_licence": f"LIC-{rng.randint(1, 999):03d}"}
+            if rng.random() < 0.8:
+                case["reexport"]["previous_consignee"] = {
+                    "name": f"{rng.choice(_NAMES)} Imports", "country": self.country()}
+        if rng.random() < 0.25:
+            values = [i.get("value") for i in case["items"]]
+            total = sum(values) if None not in values else rng.randint(100, 10**6)
+            case["declared_total_value"] = total if rng.random() < 0.8 else round(total * 0.5, 2)
+        if rng.random() < 0.15:
+            case["order_ref"] = f"PO-{rng.randint(1, 40)}"  # a small pool: split orders
+        user = case.get("end_user")
+        if isinstance(user, dict):
+            for key in ("state_owned", "security_service"):
+                if rng.random() < 0.25:
+                    user[key] = None if self.maybe() else rng.random() < 0.4
 
     def intermediary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": f"{self.rng.choice(_NAMES)} Trading",

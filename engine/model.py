@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pycountry
+
 from engine import conditions
 from engine.conditions import Node
 from engine.repository import VersionSource
@@ -24,6 +26,10 @@ ITEM_KINDS = ("good", "software", "technology", "service")
 # Control-list product groups: A systems/equipment, B test equipment, C materials, D software,
 # E technology; an entry's group tells its kind when the applicant does not say
 ENTRY_KINDS = {"A": "good", "B": "good", "C": "good", "D": "software", "E": "technology"}
+# Payment (case contract 2, `payment`): fixed by the contract, like ITEM_KINDS.
+PAYMENT_METHODS = ("bank_transfer", "letter_of_credit", "cash", "crypto", "other")
+PAYERS = ("end_user", "consignee", "purchaser", "intermediary", "third_party")
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)  # ISO 4217
 UNKNOWN_BAND = "unknown"
 
 
@@ -84,9 +90,10 @@ class BandRule:
 class Destination:
     code: str
     name: str
-    factors: frozenset[str]
+    factors: frozenset[str]  # its own factors (inherited ones are added by the compiler)
     freedom_status: str | None
     freedom_score: int | None
+    inherits_from: str | None = None  # the sovereign whose factors a territory takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,24 @@ class LicenseCondition:
     id: str
     title: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Regime:
+    """A sanctions regime or restrictive measure (sanctions.yaml; engine/sanctions.py)."""
+
+    id: str
+    title: str
+    legal_act: Citation
+    in_force_from: str
+    in_force_until: str | None  # inclusive; None: open-ended
+    targets: frozenset[str]
+    supply: str  # destination | any_party | end_user
+    all_listed_dual_use: bool = False
+    categories: frozenset[str] = frozenset()
+    control_entries: tuple[str, ...] = ()  # canonical form
+    end_uses: frozenset[str] = frozenset()
+    end_user_types: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +190,7 @@ class Policy:
     definitions: Mapping[str, Definition]  # named conditions (`definitions:` in rules files)
     digest: str
     path: str
+    sanctions: Mapping[str, Regime] = field(default_factory=dict)  # optional sanctions.yaml
 
     @property
     def vocab(self) -> dict[str, frozenset[str]]:
@@ -191,6 +217,10 @@ def vocabularies(p: Policy) -> dict[str, frozenset[str]]:
         "risk_levels": frozenset(p.risk_levels),
         "control_entries": frozenset(p.control_map()),
         "item_kinds": frozenset(ITEM_KINDS),
+        "sanctions": frozenset(p.sanctions),
+        "payment_methods": frozenset(PAYMENT_METHODS),
+        "payers": frozenset(PAYERS),
+        "currencies": CURRENCIES,
     }
 
 
@@ -248,13 +278,33 @@ def canonical_entry(entry: str) -> str:
     return head.upper() + ("." + rest.lower() if rest else "")
 
 
+def _regimes(raw: dict[str, Any]) -> dict[str, Regime]:
+    """sanctions.yaml (optional): regime id → Regime, first definition wins."""
+    out: dict[str, Regime] = {}
+    for r in raw.get("regimes") or ():
+        if not isinstance(r, dict) or r.get("id") in out:
+            continue
+        what = r.get("restricts") or {}
+        act = r.get("legal_act") or {}
+        out[r["id"]] = Regime(
+            r["id"], str(r.get("title", r["id"])),
+            Citation(str(act.get("source", "")), act.get("pinpoint")),
+            str(r.get("in_force_from", "")), r.get("in_force_until"),
+            frozenset(r.get("targets", ())), str(r.get("supply", "")),
+            what.get("all_listed_dual_use") is True, frozenset(what.get("categories", ())),
+            tuple(canonical_entry(e) for e in what.get("control_entries", ())),
+            frozenset(what.get("end_uses", ())), frozenset(what.get("end_user_types", ())))
+    return out
+
+
 def _destinations(raw: dict[str, Any]) -> dict[str, Destination]:
     out = {}
     for code, d in (raw.get("destinations") or {}).items():
         fh = d.get("freedom_house") or {}
+        inherits = d.get("inherits_from") or {}
         out[code] = Destination(code, d.get("name", code),
                                 frozenset(f["id"] for f in d.get("factors", ())),
-                                fh.get("status"), fh.get("score"))
+                                fh.get("status"), fh.get("score"), inherits.get("code"))
     return out
 
 
@@ -350,4 +400,5 @@ def build_policy(src: VersionSource) -> Policy:
         definitions=definitions,
         digest=src.digest(),
         path=src.display,
+        sanctions=_regimes(_data(src, "sanctions")),
     )

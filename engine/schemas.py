@@ -50,7 +50,10 @@ FILE_KINDS = {
     "end_users.yaml": "end_users",
     "assurances.yaml": "assurances",
     "information.yaml": "information",
+    "sanctions.yaml": "sanctions",
 }
+# File kinds a version may leave out (a version without sanctions.yaml has no regimes).
+OPTIONAL_FILES = frozenset({"sanctions.yaml"})
 RULES_KIND = "rules"
 
 

@@ -24,6 +24,7 @@ from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy
 from engine.evaluator import PythonBackend
 from engine.generator import generate_cases
+from engine.model import PAYERS, PAYMENT_METHODS
 from engine.runtime import DurableBackend
 from tests._factories import random_policy
 
@@ -113,7 +114,9 @@ def case_strategy(policy: CompiledPolicy) -> st.SearchStrategy[dict[str, Any]]:
     end_user = st.fixed_dictionaries({}, optional={
         "name": st.sampled_from([None, "", "Firm"]), "country": st.one_of(st.none(), country),
         "type": st.one_of(st.none(), _ids(v["end_user_types"], "spy")),
-        "flags": st.one_of(st.none(), st.lists(_ids(v["red_flags"], "flagx"), max_size=3))})
+        "flags": st.one_of(st.none(), st.lists(_ids(v["red_flags"], "flagx"), max_size=3)),
+        "state_owned": st.one_of(st.none(), st.booleans()),
+        "security_service": st.one_of(st.none(), st.booleans())})
     intermediary = st.fixed_dictionaries({}, optional={
         "country": country, "role": _ids(v["intermediary_roles"], "middleman"),
         "name": st.just("Trader")})
@@ -134,7 +137,26 @@ def case_strategy(policy: CompiledPolicy) -> st.SearchStrategy[dict[str, Any]]:
                                                         max_size=4, unique=True)),
             "exporter": st.one_of(st.none(), st.fixed_dictionaries({}, optional={
                 "name": st.sampled_from([None, "Exporter"]), "country": country,
-                "due_diligence": st.one_of(st.none(), due_diligence)}))})
+                "due_diligence": st.one_of(st.none(), due_diligence)})),
+            **application(country, amount)})
+
+
+def application(country: st.SearchStrategy[str], amount: st.SearchStrategy[Any]
+                ) -> dict[str, st.SearchStrategy[Any]]:
+    """The contract 2 application fields: payment, re-export, declared total, order ref."""
+    payment = st.fixed_dictionaries({}, optional={
+        "method": st.sampled_from([None, *PAYMENT_METHODS]),
+        "payer": st.sampled_from([None, *PAYERS]),
+        "currency": st.sampled_from([None, "EUR", "USD", "XBT"]),
+        "route_country": st.one_of(st.none(), country)})
+    reexport = st.fixed_dictionaries({}, optional={
+        "original_licence": st.sampled_from([None, "LIC-1"]),
+        "previous_consignee": st.one_of(st.none(), st.fixed_dictionaries(
+            {}, optional={"name": st.just("Old Co"), "country": country}))})
+    return {"payment": st.one_of(st.none(), payment),
+            "reexport": st.one_of(st.none(), reexport),
+            "declared_total_value": amount,
+            "order_ref": st.sampled_from([None, "PO-1"])}
 
 
 @pytest.mark.parametrize("name", POLICIES)

@@ -175,6 +175,9 @@ SLOTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("intermediaries", "*", "country"), "destinations"),
     (("consignees", "*", "country"), "destinations"),
     (("purchaser", "country"), "destinations"),
+    (("reexport", "previous_consignee", "country"), "destinations"),
+    (("payment", "route_country"), "destinations"),
+    (("payment", "currency"), "currencies"),
 )
 ENTRY_SLOT = (("items", "*", "control_entries", "*"), "control_entries")
 

@@ -25,8 +25,8 @@ def log_options(f: Any) -> Any:
                      help="Key of the `hmac` masking (else the ECHRI_LOG_KEY variable).")(f)
     f = click.option("--mask-path", "mask_paths", multiple=True, metavar="POINTER",
                      help="JSON pointer to mask (`*` for every element; repeatable; replaces the "
-                          "default set: the names of the end user, intermediaries, consignees "
-                          "and purchaser).")(f)
+                          "default set: the names of the end user, intermediaries, consignees, "
+                          "purchaser and previous consignee).")(f)
     f = click.option("--mask", type=click.Choice(MASK_MODES), default="hmac",
                      show_default=True, help="How personal data is masked in the log.")(f)
     f = click.option("--log-rotate-daily/--no-log-rotate-daily", default=True,

@@ -26,11 +26,13 @@ from typing import Any
 
 MASK_MODES = ("hmac", "none", "full")
 # The case contract has no natural-person field; these are the names of parties that may be
-# a person (an end user, intermediary, consignee or purchaser can be an individual or a sole
-# trader). The exporter is the applicant, an organisation, and is kept; so are free-text
-# descriptions. Other paths with --mask-path (which replaces this set).
+# a person (an end user, intermediary, consignee, purchaser or a re-export's previous
+# consignee can be an individual or a sole trader). The exporter is the applicant, an
+# organisation, and is kept; so are free-text descriptions. Other paths with --mask-path
+# (which replaces this set).
 DEFAULT_MASK_PATHS: tuple[str, ...] = ("/end_user/name", "/intermediaries/*/name",
-                                       "/consignees/*/name", "/purchaser/name")
+                                       "/consignees/*/name", "/purchaser/name",
+                                       "/reexport/previous_consignee/name")
 FULL_MASK = "[masked]"
 _INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Zs", "Zl", "Zp"})
 

@@ -180,6 +180,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("information", "Information requirements", _list_of("information", "requirements"),
          summary=("field", "when")),
     Kind("rules", "Rules", rules, summary=_RULE_SUMMARY),
+    # sanctions.yaml (optional): a regime added is imposed, one removed is lifted
+    Kind("sanctions", "Sanctions regimes", _list_of("sanctions", "regimes"),
+         summary=("targets", "supply", "in_force_from", "in_force_until")),
 )
 KINDS_BY_NAME = {k.name: k for k in KINDS}
 

@@ -257,6 +257,35 @@ def unused_definition(ctx: Context) -> Iterator[Hit]:
                       "is not used by any rule", "use it with `{ref: <id>}` or remove it")
 
 
+def evidence_review(ctx: Context) -> Iterator[Hit]:
+    """Evidence for a destination factor whose `review_by` is before the version takes
+    effect: the version relies on evidence nobody has looked at again."""
+    start, doc = ctx.policy.effective_from, ctx.doc("destinations")
+    if doc is None:
+        return
+    for code, d in doc.data["destinations"].items():
+        for i, factor in enumerate(d.get("factors") or ()):
+            due = factor.get("review_by")
+            if isinstance(due, str) and due < start:
+                yield Hit(doc, ("destinations", code, "factors", i, "review_by"),
+                          f"evidence for factor `{factor.get('id')}` of destination `{code}` "
+                          f"was due for review on {due}, before the version takes effect "
+                          f"({start})", "check the source again and update `as_of` and "
+                          "`review_by`, or remove the factor")
+
+
+def regime_expired(ctx: Context) -> Iterator[Hit]:
+    """A sanctions regime whose `in_force_until` is before the version takes effect."""
+    start = ctx.policy.effective_from
+    for entry in ctx.entries("sanctions", "regimes"):
+        until = entry.data.get("in_force_until")
+        if isinstance(until, str) and until < start:
+            yield Hit(entry.doc, entry.at("in_force_until"),
+                      f"regime `{entry.data.get('id')}` ended on {until}, before the version "
+                      f"takes effect ({start}): it can never apply",
+                      "remove the lifted regime, or correct `in_force_until`")
+
+
 LINTS: dict[str, Lint] = {
     "unreachable-factor": Lint(WARNING, unreachable_factor,
                                "a rule that needs a factor no destination has"),
@@ -270,6 +299,10 @@ LINTS: dict[str, Lint] = {
     "unused-factor": Lint(WARNING, unused_factor, "a destination factor nothing tests"),
     "missing-modeline": Lint(WARNING, missing_modeline, "a file without a schema modeline"),
     "wrong-modeline": Lint(WARNING, wrong_modeline, "a modeline naming another file's schema"),
+    "evidence-review": Lint(WARNING, evidence_review,
+                            "destination evidence past its review date"),
+    "regime-expired": Lint(WARNING, regime_expired,
+                           "a sanctions regime that ended before the version takes effect"),
 }
 
 

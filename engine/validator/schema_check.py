@@ -17,7 +17,7 @@ from engine import conditions
 from engine.diagnostics import Diagnostic
 from engine.loader import MAX_DEPTH, Document, JsonPath
 from engine.repository import VersionSource
-from engine.schemas import FILE_KINDS, check_document, file_kind, scan
+from engine.schemas import FILE_KINDS, OPTIONAL_FILES, check_document, file_kind, scan
 from engine.validator.context import CONDITION_LISTS, entries
 
 _MASK: dict[str, Any] = {"all": []}
@@ -34,11 +34,12 @@ def check_source(src: VersionSource) -> list[Diagnostic]:
 
 
 def missing_files(src: VersionSource) -> list[Diagnostic]:
-    """A version needs every single-file kind (rules/ may be empty)."""
+    """A version needs every single-file kind but the optional ones (rules/ may be empty)."""
+    needed = [name for name in FILE_KINDS if name not in OPTIONAL_FILES]
     return [Diagnostic("missing-file", f"version `{src.path.name}` has no `{name}`",
                        f"{src.display}/{name}",
-                       help="a version holds " + ", ".join(FILE_KINDS) + " and rules/*.yaml")
-            for name in FILE_KINDS if name not in src.docs]
+                       help="a version holds " + ", ".join(needed) + " and rules/*.yaml")
+            for name in needed if name not in src.docs]
 
 
 def check_file(doc: Document, kind: str) -> list[Diagnostic]:

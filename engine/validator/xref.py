@@ -22,6 +22,8 @@ from engine.facts import BAND_FACTS, FACTS, TEMPLATE_EXTRAS
 from engine.loader import JsonPath
 from engine.model import UNKNOWN_BAND, canonical_entry, raw_definitions
 from engine.validator.context import Context, Entry, entries
+from engine.validator.evidence import check_inheritance
+from engine.validator.sanctions import check_sanctions
 
 Check = Callable[[Context], Iterable[Diagnostic]]
 
@@ -43,6 +45,7 @@ VOCABULARIES: dict[str, tuple[str, JsonPath]] = {
     "intermediary role": ("end_users", ("intermediary_roles",)),
     "assurance": ("assurances", ("assurances",)),
     "licence condition": ("assurances", ("license_conditions",)),
+    "sanctions regime": ("sanctions", ("regimes",)),
 }
 
 
@@ -292,10 +295,12 @@ XREF_CHECKS: dict[str, Check] = {
     "bands": check_bands,
     "destinations": check_destinations,
     "destination-factors": check_destination_factors,
+    "destination-inheritance": check_inheritance,  # engine/validator/evidence.py
     "rule-refs": check_rule_refs,
     "conditions": check_conditions,
     "fields": check_fields,
     "templates": check_templates,
+    "sanctions": check_sanctions,  # engine/validator/sanctions.py
 }
 
 

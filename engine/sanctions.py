@@ -1,0 +1,162 @@
+"""Sanctions and restrictive measures as data: compile sanctions.yaml, evaluate it per case.
+
+A regime (engine/model.py `Regime`) applies to an item of a case when it is in force on the
+case's `submitted` date, the case has the link to a target country its `supply` names, and
+it restricts the item (or its end use). The result is three facts (engine/facts.py):
+
+- `sanctions.targets` (case): regimes in force whose targets include the destination or
+  the country of any foreign party, whatever the item and the end use;
+- `item.sanctions` (item, per view): regimes in force, linked by their `supply` and
+  covering the view's category / the item's control entries and the case's end use;
+- `case.sanctions` (case): the union of `item.sanctions` over every view of every item.
+
+Everything here is plain data and plain functions over facts, so both backends see the same
+sets (they are ordinary set facts, flattened like any other by engine/ruleset/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.model import Policy
+
+SUPPLY = ("destination", "any_party", "end_user")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRegime:
+    id: str
+    title: str
+    legal_act: str  # the citation as people read it: "<source title>, <pinpoint>"
+    in_force_from: str
+    in_force_until: str | None
+    targets: frozenset[str]
+    supply: str
+    all_listed_dual_use: bool
+    categories: frozenset[str]
+    control_entries: tuple[str, ...]
+    end_uses: frozenset[str]
+    end_user_types: frozenset[str]
+
+    def in_force(self, day: str) -> bool:
+        """In force on `day` (ISO date; `in_force_until` is inclusive)."""
+        return self.in_force_from <= day and (self.in_force_until is None
+                                               or day <= self.in_force_until)
+
+    def linked(self, case: Mapping[str, Any]) -> bool:
+        """The case has the link to a target country that `supply` names."""
+        return bool(self.targets & _link_countries(self.supply, case))
+
+    def covers_item(self, view: Mapping[str, Any], entries: Iterable[str]) -> bool:
+        """Item criteria: any of them matches; none given: every item."""
+        if not (self.all_listed_dual_use or self.categories or self.control_entries):
+            return True
+        if self.all_listed_dual_use and view.get("item.classified") is True:
+            return True
+        if view.get("item.category") in self.categories:
+            return True
+        return any(_entry_covers(r, e) for r in self.control_entries for e in entries)
+
+    def covers_end_use(self, case: Mapping[str, Any]) -> bool:
+        """End-use criteria: any of them matches; none given: every end use."""
+        if not (self.end_uses or self.end_user_types):
+            return True
+        return case.get("end_use.purpose") in self.end_uses or \
+            case.get("end_user.type") in self.end_user_types
+
+    def ir(self) -> dict[str, Any]:
+        return {"id": self.id, "in_force_from": self.in_force_from,
+                "in_force_until": self.in_force_until, "targets": sorted(self.targets),
+                "supply": self.supply,
+                "restricts": {"all_listed_dual_use": self.all_listed_dual_use,
+                              "categories": sorted(self.categories),
+                              "control_entries": list(self.control_entries),
+                              "end_uses": sorted(self.end_uses),
+                              "end_user_types": sorted(self.end_user_types)}}
+
+
+def _link_countries(supply: str, case: Mapping[str, Any]) -> frozenset[str]:
+    """The countries a regime with this `supply` looks at (known codes only)."""
+    dest = case.get("destination")
+    if supply == "destination":
+        return frozenset((dest,)) if dest else frozenset()
+    if supply == "end_user":
+        country = case.get("end_user.country")
+        return frozenset((country,)) if country else frozenset()
+    return _all_countries(case)
+
+
+def _all_countries(case: Mapping[str, Any]) -> frozenset[str]:
+    dest = case.get("destination")
+    parties = case.get("parties.countries") or frozenset()
+    return frozenset(parties) | ({dest} if dest else set())
+
+
+def _entry_covers(listed: str, entry: str) -> bool:
+    """`5A001` covers `5A001` and `5A001.j.1`, not `5A0011` (dot boundaries)."""
+    return entry == listed or entry.startswith(listed + ".")
+
+
+def compile_regimes(policy: Policy) -> tuple[CompiledRegime, ...]:
+    """The version's regimes as plain data, ordered by id."""
+    out = []
+    for r in sorted(policy.sanctions.values(), key=lambda r: r.id):
+        src = policy.sources.get(r.legal_act.source)
+        act = src.cite(r.legal_act.pinpoint) if src else \
+            ", ".join(p for p in (r.legal_act.source, r.legal_act.pinpoint) if p)
+        out.append(CompiledRegime(
+            r.id, r.title, act, r.in_force_from, r.in_force_until, r.targets, r.supply,
+            r.all_listed_dual_use, r.categories, r.control_entries, r.end_uses,
+            r.end_user_types))
+    return tuple(out)
+
+
+def targets(regimes: Iterable[CompiledRegime], day: str,
+            case: Mapping[str, Any]) -> frozenset[str]:
+    """`sanctions.targets`: regimes in force targeting the destination or any party."""
+    countries = _all_countries(case)
+    return frozenset(r.id for r in regimes if r.in_force(day) and r.targets & countries)
+
+
+def applicable(regimes: Iterable[CompiledRegime], day: str, case: Mapping[str, Any],
+               view: Mapping[str, Any], entries: Iterable[str]) -> frozenset[str]:
+    """`item.sanctions` of one item view."""
+    entries = tuple(entries)
+    return frozenset(r.id for r in regimes
+                     if r.in_force(day) and r.linked(case) and r.covers_end_use(case)
+                     and r.covers_item(view, entries))
+
+
+def annotate(regimes: tuple[CompiledRegime, ...], submitted: str,
+             case: MutableMapping[str, Any],
+             items: Iterable[tuple[Iterable[str], Iterable[MutableMapping[str, Any]]]]) -> None:
+    """Set the sanctions facts on the case facts and on every item view.
+
+    `items` holds, per item, its well-formed control entries as given (canonical) and its
+    views. Every view also gets the case-scope facts, as the other case facts.
+    """
+    day = submitted[:10]
+    active = tuple(r for r in regimes if r.in_force(day))
+    case["sanctions.targets"] = targets(active, day, case)
+    every: list[MutableMapping[str, Any]] = []
+    union: set[str] = set()
+    for entries, views in items:
+        entries = tuple(entries)
+        for view in views:
+            view["item.sanctions"] = applicable(active, day, case, view, entries)
+            union |= view["item.sanctions"]
+            every.append(view)
+    case["case.sanctions"] = frozenset(union)
+    for view in every:
+        view["sanctions.targets"] = case["sanctions.targets"]
+        view["case.sanctions"] = case["case.sanctions"]
+
+
+def describe(regimes: Iterable[CompiledRegime], ids: Iterable[str]) -> str:
+    """`id (title; legal act)` of each regime in `ids`, by id; `none` when empty."""
+    by_id = {r.id: r for r in regimes}
+    parts = [f"{i} ({by_id[i].title}; {by_id[i].legal_act})" if i in by_id else i
+             for i in sorted(set(ids))]
+    return ", ".join(parts) or "none"
