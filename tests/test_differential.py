@@ -3,7 +3,8 @@
 For every policy (a synthetic one with random rules over every fact and operator, and the
 shipped baseline when it loads), on hypothesis-generated cases: identical hits, and
 identical decision JSON apart from `engine.backend`. Two case sources: seeds feeding
-engine.generator (realistic mixes, 2,000 cases per policy in `make test`, 20,000 in `make differential`) and a strategy built directly on
+engine.generator (realistic mixes; 2,000 cases per policy in `make test`, 20,000 in
+`make differential`) and a strategy built directly on
 the policy's vocabularies (odd combinations, shrinkable counterexamples). Every fixture
 under fixtures/ must also agree on both backends.
 """
