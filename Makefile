@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # GCC 14 rejects durable-rules' C sources without this (incompatible pointer types).
 export CFLAGS ?= -Wno-error=incompatible-pointer-types
 
-.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay differential fuzz load report-check clean venv
+.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay test-slow differential fuzz load report-check clean venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -46,6 +46,11 @@ bench: $(STAMP)
 
 bench-replay: $(STAMP)
 	$(BIN)/python bench/bench_replay.py
+
+# The tests left out of `make test`: service processes under SIGKILL, reloads and tokens,
+# several workers, a served bundle, decisions under other hash seeds.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
 
 # Both backends on 20,000 generated cases per policy (make test runs 2,000).
 differential: $(STAMP)

@@ -146,7 +146,7 @@ def _render(parts: tuple[tuple[str, str | None], ...], policy: CompiledPolicy,
         if name == "sanctions":  # the regimes that apply, with title and legal act
             ids = {r for v in views for r in v.facts.get("item.sanctions", ())} \
                 if rule.scope == "item" else case.facts.get("case.sanctions", ())
-            return sanctions.describe(policy.sanctions, ids)
+            return sanctions.describe(policy.sanctions, ids, case.facts)
         if name == "item.control_entries":  # the entries as given, mapped or not
             given = {e for i in case.items if i.id in items for e in i.given_entries}
             return _fmt(frozenset(given))

@@ -154,9 +154,41 @@ def annotate(regimes: tuple[CompiledRegime, ...], submitted: str,
         view["case.sanctions"] = case["case.sanctions"]
 
 
-def describe(regimes: Iterable[CompiledRegime], ids: Iterable[str]) -> str:
-    """`id (title; legal act)` of each regime in `ids`, by id; `none` when empty."""
+# Which party of a case sits in a country, in the order an officer reads them.
+_PARTIES = (("destination", "the destination"), ("end_user.country", "the end user"),
+            ("consignees.countries", "a consignee"), ("intermediaries.countries",
+                                                      "an intermediary"),
+            ("purchaser.country", "the purchaser"),
+            ("previous_consignee.country", "the previous consignee"))
+
+
+def links(regime: CompiledRegime, case: Mapping[str, Any]) -> list[str]:
+    """The parties that link a case to the regime's targets: `the consignee in RU`."""
+    looked_at = _link_countries(regime.supply, case)
+    out = []
+    for fact, who in _PARTIES:
+        value = case.get(fact)
+        codes = sorted(value) if isinstance(value, frozenset) else [value] if value else []
+        for code in codes:
+            if code in regime.targets and code in looked_at:
+                out.append(f"{who} in {code}")
+    return out
+
+
+def describe(regimes: Iterable[CompiledRegime], ids: Iterable[str],
+             case: Mapping[str, Any] | None = None) -> str:
+    """`id (title; legal act; via the consignee in RU)` of each regime in `ids`, by id.
+
+    `none` when empty; the links are named when the case facts are given.
+    """
     by_id = {r.id: r for r in regimes}
-    parts = [f"{i} ({by_id[i].title}; {by_id[i].legal_act})" if i in by_id else i
-             for i in sorted(set(ids))]
+    parts = []
+    for i in sorted(set(ids)):
+        r = by_id.get(i)
+        if r is None:
+            parts.append(i)
+            continue
+        via = links(r, case) if case is not None else []
+        tail = f"; via {', '.join(via)}" if via else ""
+        parts.append(f"{i} ({r.title}; {r.legal_act}{tail})")
     return ", ".join(parts) or "none"

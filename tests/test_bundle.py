@@ -309,6 +309,7 @@ def test_serve_refuses_a_bad_bundle(signed: Path, keys: dict[str, Path]) -> None
     assert run.exit_code == 2 and "error[digest-mismatch]" in run.output
 
 
+@pytest.mark.slow
 def test_serve_a_good_bundle_and_reload_reverifies_it(tmp_path: Path, signed: Path,
                                                       keys: dict[str, Path]) -> None:
     tokens = tmp_path / "admin-tokens"

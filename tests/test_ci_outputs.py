@@ -143,7 +143,7 @@ def test_junit_validates_against_jenkins_and_ant_schemas(fixture_dir: Path) -> N
     suite = ET.fromstring(xml).find("testsuite")
     assert suite is not None and float(suite.get("time", "-1")) > 0
     times = [float(c.get("time", "-1")) for c in suite.iter("testcase")]
-    assert times and all(t >= 0 for t in times) and sum(times) > 0
+    assert times and all(t >= 0 for t in times)  # fast fixtures may round to 0.000
 
 
 def test_junit_of_the_shipped_fixtures_validates(tmp_path: Path,

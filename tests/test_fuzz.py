@@ -119,6 +119,7 @@ def test_fixture_cases() -> None:
     assert not bad, json.dumps(bad, indent=1)[:4000]
 
 
+@pytest.mark.slow
 def test_decisions_do_not_depend_on_the_hash_seed() -> None:
     t = target()
     rng = random.Random("hash-seed")

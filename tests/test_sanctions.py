@@ -184,7 +184,7 @@ def test_decision_names_the_regime() -> None:
     messages = {f.rule: f.message for f in decision.findings}
     assert messages["deny-sanctioned-item"] == (
         "i1 restricted by demo-xa-dual-use: demo-xa-dual-use (Embargoland dual-use ban; "
-        "Source, Art. 2)")
+        "Source, Art. 2; via a consignee in XA)")
     assert messages["refer-sanctions-target"] == "a party is in a target of demo-xa-dual-use"
     assert messages["refer-case-sanctions"].startswith("case under demo-xa-dual-use (")
 
@@ -318,3 +318,13 @@ def test_released_versions_have_no_regimes(version: str) -> None:
     assert not (path / "sanctions.yaml").exists()
     compiled = compile_policy(build_policy(load_version_source(path)))
     assert compiled.sanctions == () and "sanctions" not in compiled.ir()
+
+
+def test_the_link_names_every_party_in_a_target() -> None:
+    store = PolicyStore({"demo": {"2026.1": policy()}})
+    data = case(items=SURVEILLANCE, consignees=[{"country": "NO"}, {"country": "XA"}],
+                purchaser={"country": "XA"})
+    decision = store.evaluate(data, policy_version="2026.1")
+    message = next(f.message for f in decision.findings if f.rule == "refer-case-sanctions")
+    assert message.endswith("via a consignee in XA, the purchaser in XA)")
+

@@ -20,6 +20,7 @@ from tests._server import ROOT, running
 EXAMPLE = json.loads((ROOT / "examples/08-laptops-german-university.json").read_text())
 
 
+@pytest.mark.slow
 def test_sigkill_during_load_keeps_every_acknowledged_decision(tmp_path: Path) -> None:
     acknowledged: list[str] = []
     stop = threading.Event()
@@ -69,6 +70,7 @@ def _next_reload(http: httpx.Client, after: str) -> dict[str, object]:
     raise AssertionError("no reload happened")
 
 
+@pytest.mark.slow
 def test_tokens_admin_reload_and_sighup(tmp_path: Path) -> None:
     policies = tmp_path / "policies"
     shutil.copytree(ROOT / "policies", policies)
@@ -102,6 +104,7 @@ def test_tokens_admin_reload_and_sighup(tmp_path: Path) -> None:
             assert _next_reload(http, ready["last_reload"]["at"])["last_reload"]["ok"]
 
 
+@pytest.mark.slow
 def test_admin_endpoint_is_off_by_default(tmp_path: Path) -> None:
     with running(tmp_path, "--workers", "2") as server, server.client() as http:
         assert http.post("/v1/admin/reload").status_code == 404
