@@ -162,10 +162,15 @@ def evaluate_with(policy: CompiledPolicy, engine: Backend, case: Mapping[str, An
         hits = engine.evaluate(normalized)
         return decide(policy, normalized, hits, engine.name)
     except Exception as exc:  # fail closed: never let an error approve or vanish
-        case_id = _case_id(case)
-        log.exception("engine error on case %s under %s %s", case_id, policy.id,
-                      policy.version)
-        return engine_error(policy, case_id, engine.name, exc)
+        return _failed(policy, case, engine.name, exc)
+
+
+def _failed(policy: CompiledPolicy, case: Mapping[str, Any], backend: str,
+            exc: Exception) -> Decision:
+    """Log the exception and return the fail-closed decision (this path cannot raise)."""
+    case_id = _case_id(case)
+    log.exception("engine error on case %s under %s %s", case_id, policy.id, policy.version)
+    return engine_error(policy, case_id, backend, exc)
 
 
 def _case_id(case: Mapping[str, Any]) -> str:
@@ -193,10 +198,7 @@ def evaluate_checked(policy: CompiledPolicy, engine: Backend, other: Backend,
                                 (hits, check))
         return decide(policy, normalized, hits, f"{engine.name}+{other.name}")
     except Exception as exc:  # fail closed, as evaluate_with does
-        case_id = _case_id(case)
-        log.exception("engine error on case %s under %s %s", case_id, policy.id,
-                      policy.version)
-        return engine_error(policy, case_id, f"{engine.name}+{other.name}", exc)
+        return _failed(policy, case, f"{engine.name}+{other.name}", exc)
 
 
 def compile_versions(dirs: Iterable[Path]) -> tuple[dict[str, dict[str, CompiledPolicy]],

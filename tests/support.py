@@ -152,3 +152,19 @@ def case(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
+
+
+def baseline_case(**overrides: Any) -> dict[str, Any]:
+    """A case the shipped baseline policy approves as it stands (both released versions)."""
+    base: dict[str, Any] = {
+        "case_id": "BASE-1", "submitted": "2026-03-02", "destination": "NO",
+        "exporter": {"name": "Exporter AB", "country": "SE",
+                     "due_diligence": {"hrdd_policy": True, "transaction_assessment": True}},
+        "end_user": {"name": "Oslo Politidistrikt", "country": "NO", "type": "law_enforcement"},
+        "end_use": {"purpose": "criminal_investigation", "description": "casework"},
+        "items": [{"id": "a", "category": "general_it", "description": "servers",
+                   "quantity": 2, "value": 1000}],
+        "assurances": ["end_use_certificate", "no_reexport"],
+    }
+    base.update(overrides)
+    return base

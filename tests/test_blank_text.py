@@ -5,20 +5,16 @@ from __future__ import annotations
 import pytest
 
 import engine
+from tests.support import baseline_case
 
 BLANKS = ["", "   ", "\u200b", "\ufeff", "\u2060\u200b ", "\t\n", "\u3000", "\x00", " \x7f ",
           "\u3164", "\u115f\u1160", "\uffa0", "\u0301", " \u20dd ", "\u2800"]
 
 
 def case(name: str) -> dict:
-    return {"case_id": "B-1", "submitted": "2026-03-02", "destination": "NO",
-            "exporter": {"name": name, "country": "SE",
-                         "due_diligence": {"hrdd_policy": True, "transaction_assessment": True}},
-            "end_user": {"name": "Oslo Politidistrikt", "country": "NO",
-                         "type": "law_enforcement"},
-            "end_use": {"purpose": "criminal_investigation", "description": "casework"},
-            "items": [{"id": "a", "category": "general_it", "description": "servers"}],
-            "assurances": ["end_use_certificate", "no_reexport"]}
+    data = baseline_case(case_id="B-1")
+    data["exporter"]["name"] = name
+    return data
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import pytest
 
 import engine
 from engine.decision import Decision
+from tests.support import baseline_case
 
 VERSIONS = ("2025.1", "2026.1")
 BACKENDS = ("durable", "python")
@@ -26,18 +27,7 @@ def store() -> engine.PolicyStore:
 
 
 def base(**changes: Any) -> dict[str, Any]:
-    case: dict[str, Any] = {
-        "case_id": "CLS-1", "submitted": "2026-03-02", "destination": "NO",
-        "exporter": {"name": "Exporter AB", "country": "SE",
-                     "due_diligence": {"hrdd_policy": True, "transaction_assessment": True}},
-        "end_user": {"name": "Oslo Politidistrikt", "country": "NO", "type": "law_enforcement"},
-        "end_use": {"purpose": "criminal_investigation", "description": "casework"},
-        "items": [{"id": "a", "category": "general_it", "description": "servers",
-                   "quantity": 2, "value": 1000}],
-        "assurances": ["end_use_certificate", "no_reexport"],
-    }
-    case.update(changes)
-    return case
+    return baseline_case(case_id="CLS-1", **changes)
 
 
 def decide(case: dict[str, Any], version: str, backend: str = "durable") -> Decision:

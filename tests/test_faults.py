@@ -20,22 +20,14 @@ from engine import decision as decision_module
 from engine import runtime
 from engine.compiler import compiled_problems
 from engine.evaluator import PythonBackend
+from tests.support import baseline_case
 
 FIXTURE_CASES = sorted(Path("fixtures").rglob("*.yaml"))
 APPROVALS = ("approve", "approve_with_conditions")
 
 
 def approvable() -> dict[str, Any]:
-    return {
-        "case_id": "F-1", "submitted": "2026-03-02", "destination": "NO",
-        "exporter": {"name": "Exporter AB", "country": "SE",
-                     "due_diligence": {"hrdd_policy": True, "transaction_assessment": True}},
-        "end_user": {"name": "Oslo Politidistrikt", "country": "NO", "type": "law_enforcement"},
-        "end_use": {"purpose": "criminal_investigation", "description": "casework"},
-        "items": [{"id": "a", "category": "general_it", "description": "servers",
-                   "quantity": 2, "value": 1000}],
-        "assurances": ["end_use_certificate", "no_reexport"],
-    }
+    return baseline_case(case_id="F-1")
 
 
 @pytest.fixture

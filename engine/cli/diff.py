@@ -66,41 +66,39 @@ def _die(message: str) -> None:
     sys.exit(EXIT_USAGE)
 
 
-def _cases(paths: tuple[Path, ...], replay: bool) -> Corpus:
+def _gather(sources: tuple[Path, ...], load: Callable[[Path], Corpus], what: str,
+            required: str | None) -> Corpus:
+    """Load every source into one corpus, reporting skipped lines on stderr.
+
+    An unreadable source is a usage error; with `required` (what a usable record is called),
+    so is a corpus without cases.
+    """
     corpus = Corpus()
-    for path in paths:
+    for source in sources:
         try:
-            loaded = load_jsonl(path, replay)
+            loaded = load(source)
         except OSError as exc:
-            _die(f"{path}: error[io-error]: cannot read cases: {exc.strerror or exc}")
+            _die(f"{source}: error[io-error]: cannot read {what}: {exc.strerror or exc}")
         for skipped in loaded.skipped:
             click.echo(_printable(f"{skipped.origin}: warning[skipped-line]: {skipped.reason}"),
                        err=True)
         corpus.extend(loaded)
-    if replay and not corpus.cases:
-        _die(f"error[no-records]: no usable recorded decision in {_names(paths)}: "
+    if required is not None and not corpus.cases:
+        _die(f"error[no-records]: no usable {required} in {_names(sources)}: "
              f"{len(corpus.skipped)} line(s) skipped")
     return corpus
+
+
+def _cases(paths: tuple[Path, ...], replay: bool) -> Corpus:
+    return _gather(paths, lambda p: load_jsonl(p, replay), "cases",
+                   "recorded decision" if replay else None)
 
 
 def _logged(logs: tuple[Path, ...]) -> Corpus:
     """The recorded decisions of decision-log directories (the `--log DIR` hook)."""
     from engine.decisionlog.replay import log_corpus
 
-    corpus = Corpus()
-    for directory in logs:
-        try:
-            loaded = log_corpus(directory)
-        except OSError as exc:
-            _die(f"{directory}: error[io-error]: cannot read the log: {exc.strerror or exc}")
-        for skipped in loaded.skipped:
-            click.echo(_printable(f"{skipped.origin}: warning[skipped-line]: {skipped.reason}"),
-                       err=True)
-        corpus.extend(loaded)
-    if not corpus.cases:
-        _die(f"error[no-records]: no usable logged decision in {_names(logs)}: "
-             f"{len(corpus.skipped)} line(s) skipped")
-    return corpus
+    return _gather(logs, log_corpus, "the log", "logged decision")
 
 
 def _names(paths: tuple[Path, ...]) -> str:
