@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # GCC 14 rejects durable-rules' C sources without this (incompatible pointer types).
 export CFLAGS ?= -Wno-error=incompatible-pointer-types
 
-.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay test-slow differential fuzz load report-check clean venv
+.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay test-slow differential fuzz load report-check decision-space meeting-pack clean venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -34,8 +34,10 @@ validate: $(STAMP)
 fixtures: $(STAMP)
 	$(BIN)/echri test fixtures --coverage --min-coverage 100
 
+# Two worker processes (pytest-xdist): the suite is CPU-bound and the CI machine has 2 cores.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck validate fixtures pytest
 
@@ -74,6 +76,23 @@ load: $(STAMP)
 report-check: $(STAMP)
 	@test -x /usr/bin/chromium || { echo "installing chromium (Debian)"; apt-get install -y -q chromium >/dev/null; }
 	$(BIN)/python tools/report_screenshot.py --output docs/report.png
+
+# The decision-space review (docs/decision-space.md): outcome and decisive rule of every
+# category × end-user type × band × due diligence under DS_OLD and DS_NEW, changed cells
+# highlighted. tests/test_decision_space.py checks the file against this pair: when a new
+# version is proposed, switch the pair (e.g. 2026.1 → 2027.1) and run `make decision-space`.
+DS_OLD ?= echri-baseline@2026.1
+DS_NEW ?= echri-baseline@2027.1
+decision-space: $(STAMP)
+	$(BIN)/echri review decision-space $(DS_OLD) $(DS_NEW) --output docs/decision-space.md
+
+# The HTML meeting pack of the annual review (docs/meeting-pack.html, A4 print-ready), made
+# by the same `echri diff` reviewers run; tests/test_meeting_pack.py fails when it is stale.
+# When a new version is proposed, switch the pair (e.g. 2026.1 → 2027.1) and run it again.
+MP_OLD ?= echri-baseline@2026.1
+MP_NEW ?= echri-baseline@2027.1
+meeting-pack: $(STAMP)
+	$(BIN)/echri diff $(MP_OLD) $(MP_NEW) --format html --output docs/meeting-pack.html
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -79,6 +79,14 @@ class PolicyStore:
                 "ambiguous-policy")
         return next(iter(self.versions))
 
+    def listed_names(self) -> frozenset[str]:
+        """The normalised names and aliases of every implicated-party entry of every loaded
+        version: names of public, listed organisations, which the decision log leaves
+        unmasked so that a replay of a masked case still matches them."""
+        return frozenset(name for versions in self.versions.values()
+                         for compiled in versions.values()
+                         for entry in compiled.implicated for name in entry.names)
+
     def get(self, version: str, policy_id: str | None = None) -> CompiledPolicy:
         pid = self._policy_id(policy_id)
         try:

@@ -19,10 +19,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine import sanctions
+from engine import implicated, sanctions
 from engine.compiler import destination_problem
 from engine.diagnostics import Diagnostic, DiagnosticError, suggest
-from engine.model import CONTROL_ENTRY, ENTRY_KINDS, UNKNOWN_BAND, canonical_entry
+from engine.implicated import Match as ImplicatedMatch
+from engine.model import CONTROL_ENTRY, ENTRY_KINDS, UNKNOWN_BAND, canonical_entry, entry_regime
 from engine.schemas import check_data, is_valid_fast, scan
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ class NormalizedCase:
     items: tuple[ItemFacts, ...]
     unknown: tuple[UnknownId, ...]
     views: tuple[ItemView, ...] = ()
+    # the parties that match implicated-party entries (for `{implicated}` in messages)
+    implicated: tuple[ImplicatedMatch, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.views:  # built by hand (tests, tools): one view per item as given
@@ -153,6 +156,7 @@ class _Normalizer:
         # countries, bands and factors of every foreign party (end user, consignees,
         # intermediaries, purchaser): the `parties.*` facts
         self.parties: tuple[set[str], set[str], set[str]] = (set(), set(), set())
+        self.implicated: tuple[ImplicatedMatch, ...] = ()
 
     def vocab_id(self, field: str, value: Any, vocab: str, items: Iterable[str] = ()) -> str | None:
         if value is None:
@@ -197,6 +201,9 @@ class _Normalizer:
         self.application(f, d)
         f["parties.countries"], f["parties.bands"], f["parties.factors"] = (
             frozenset(p) for p in self.parties)
+        # end_user.implicated, parties.implicated, implicated.parties (engine/implicated.py)
+        self.implicated = implicated.annotate(self.p.implicated, str(d["submitted"]), f,
+                                              self.foreign_parties(d))
         f["assurances"] = self.vocab_set("assurances", d.get("assurances"), "assurances")
         self.exporter(f, _obj(d, "exporter"))
         f["case.item_count"] = len(d["items"])
@@ -312,6 +319,22 @@ class _Normalizer:
         self.put(f, "exporter.hrdd_policy", dd.get("hrdd_policy"))
         self.put(f, "exporter.transaction_assessment", dd.get("transaction_assessment"))
 
+    def foreign_parties(self, d: Mapping[str, Any]
+                        ) -> list[tuple[str, str | None, str | None]]:
+        """(role, visible name, known country) of every foreign party, the same parties as
+        `parties.*`; an unknown country code counts as not given (the name alone decides)."""
+        def known(code: Any) -> str | None:
+            return code if isinstance(code, str) and code in self.p.destinations else None
+
+        reexport = _obj(d, "reexport")
+        found = [("end_user", _obj(d, "end_user"))]
+        found += [("consignee", c) for c in d.get("consignees") or ()]
+        found += [("intermediary", i) for i in d.get("intermediaries") or ()]
+        found += [("purchaser", _obj(d, "purchaser")),
+                  ("previous_consignee", _obj(reexport, "previous_consignee"))]
+        return [(role, _text(p.get("name")), known(p.get("country")))
+                for role, p in found if isinstance(p, Mapping) and p]
+
     def trust(self, dest: DestinationInfo) -> None:
         """A destination entry the decision depends on must satisfy the compiled invariants."""
         problem = destination_problem(self.p, dest)
@@ -334,7 +357,8 @@ class _Normalizer:
             if not CONTROL_ENTRY.fullmatch(entry):
                 self.unknown.append(UnknownId(
                     f"items[{item_id}].control_entries", str(raw),
-                    "not a control-list entry: expected a form such as `5A001.j`",
+                    "not a control-list entry: expected a form such as `5A001.j` or "
+                    "`eu_2019_125:II.1`",
                     (item_id,)))
                 continue
             given.append(entry)
@@ -393,9 +417,13 @@ class _Normalizer:
 
 
 def _entry_kind(entries: Iterable[str]) -> str | None:
-    """The kind the entries' product groups agree on (`5D001.e` → software), else None."""
+    """The kind the entries' product groups agree on (`5D001.e` → software), else None.
+
+    A regime-qualified entry (`eu_2019_125:II.1`) has no product group and is left out:
+    the kind is what the other entries say.
+    """
     kinds = {ENTRY_KINDS.get(e[1]) if len(e) > 1 and e[0].isdigit() else None
-             for e in entries}
+             for e in entries if entry_regime(e) is None}
     return kinds.pop() if len(kinds) == 1 else None
 
 
@@ -445,7 +473,7 @@ def normalize(data: Mapping[str, Any], policy: CompiledPolicy) -> NormalizedCase
     sanctions.annotate(policy.sanctions, str(data["submitted"]), case,
                        [(i.given_entries, i.views) for i in items])
     return NormalizedCase(str(data["case_id"]), str(data["submitted"]), case, items,
-                          tuple(n.unknown))
+                          tuple(n.unknown), implicated=n.implicated)
 
 
 def _views(items: tuple[ItemFacts, ...]) -> tuple[ItemView, ...]:

@@ -16,6 +16,7 @@ from engine import conditions
 from engine.conditions import Node
 from engine.evaluator import compile_condition
 from engine.facts import FACTS, is_item_fact
+from engine.implicated import CompiledParty, compile_parties
 from engine.model import UNKNOWN_BAND, Citation, Policy, Rule
 from engine.sanctions import CompiledRegime, compile_regimes
 
@@ -55,6 +56,8 @@ class CompiledPolicy:
     vocab: dict[str, frozenset[str]]
     control_map: dict[str, str]  # canonical control entry → category id
     sanctions: tuple[CompiledRegime, ...] = ()  # sanctions.yaml, by id (engine/sanctions.py)
+    # implicated_parties.yaml, by id (engine/implicated.py)
+    implicated: tuple[CompiledParty, ...] = ()
 
     @property
     def id(self) -> str:
@@ -108,6 +111,8 @@ class CompiledPolicy:
         }
         if self.sanctions:  # only versions with a sanctions.yaml: others keep their IR
             out["sanctions"] = [r.ir() for r in self.sanctions]
+        if self.implicated:  # likewise only versions with an implicated_parties.yaml
+            out["implicated_parties"] = [e.ir() for e in self.implicated]
         return out
 
 
@@ -208,6 +213,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         vocab=policy.vocab,
         control_map=policy.control_map(),
         sanctions=compile_regimes(policy),
+        implicated=compile_parties(policy),
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from engine import sanctions
+from engine import implicated, sanctions
 from engine.explain import explanation
 from engine.version import __version__
 
@@ -147,6 +147,8 @@ def _render(parts: tuple[tuple[str, str | None], ...], policy: CompiledPolicy,
             ids = {r for v in views for r in v.facts.get("item.sanctions", ())} \
                 if rule.scope == "item" else case.facts.get("case.sanctions", ())
             return sanctions.describe(policy.sanctions, ids, case.facts)
+        if name == "implicated":  # each party matching an entry, with status and basis
+            return implicated.describe(policy.implicated, case.implicated)
         if name == "item.control_entries":  # the entries as given, mapped or not
             given = {e for i in case.items if i.id in items for e in i.given_entries}
             return _fmt(frozenset(given))

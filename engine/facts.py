@@ -140,6 +140,14 @@ FACTS: dict[str, FactSpec] = {
         _f("sanctions.targets", SET, "sanctions",
            "regimes in force whose targets include the destination or any party's country, "
            "whatever the item"),
+        # end users credibly implicated in misuse (implicated_parties.yaml, engine/implicated.py)
+        _f("end_user.implicated", SET, "implicated_statuses",
+           "designated, attributed or delisted: the statuses of the implicated-party entries "
+           "the end user matches (name or alias, and country when both give one)"),
+        _f("parties.implicated", SET, "implicated_statuses",
+           "the statuses of the implicated-party entries any foreign party matches"),
+        _f("implicated.parties", SET, "implicated_parties",
+           "ids of the implicated-party entries some foreign party matches"),
     )
 }
 
@@ -152,6 +160,8 @@ TEMPLATE_EXTRAS: dict[str, str] = {
     "rule.title": "title of the rule",
     "sanctions": "regimes that apply (`item.sanctions` of the item, `case.sanctions` for a "
                  "case rule) as `id (title; legal act)`",
+    "implicated": "the parties that match implicated-party entries, as `the end user NAME "
+                  "(designated: DESIGNATION; CONFIDENCE)`, joined with `; `",
 }
 
 # Facts a destination risk-band rule may test.

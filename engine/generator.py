@@ -5,8 +5,11 @@ The mix follows what a licensing authority sees: three quarters are commercial a
 destinations), a quarter are security-sector ones (surveillance and crime-control items for
 police, intelligence or state telecoms, more often to high-risk destinations). Cases have one
 to five items (mostly one or two), end users rarely have red flags, some fields are missing
-or null, and about 2% of cases carry an unknown id (a typo). Every case follows
-`schemas/case.schema.json`; the same seed gives the same cases.
+or null, and about 2% of cases carry an unknown id (a typo). For a version with
+implicated-party entries, about 30% of cases give a foreign party the name or an alias of an
+entry (other case, punctuation or full width, or a letter short) with the entry's country,
+another or none, from a stream of its own: a version without entries gets the cases it
+always got. Every case follows `schemas/case.schema.json`; the same seed gives the same cases.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class _Profile:
     categories: Sequence[str]
     entries: Mapping[str, Sequence[str]]  # category → control entries ("" → all entries)
     vocab: Mapping[str, Sequence[str]]
+    # implicated-party entries of the version: (name and aliases as written, country)
+    implicated: Sequence[tuple[tuple[str, ...], str | None]] = ()
 
     @classmethod
     def build(cls, source: CompiledPolicy | Mapping[str, Collection[str]]) -> _Profile:
@@ -95,7 +100,10 @@ class _Profile:
         control_map = getattr(source, "control_map", None) or {}
         for entry, category in sorted(control_map.items()):
             entries.setdefault(category, []).append(entry)
-        return cls(bands, destinations, vocab.get("categories", []), entries, vocab)
+        listed = getattr(getattr(source, "policy", None), "implicated", None) or {}
+        implicated = [((e.name, *e.aliases), e.country) for _, e in sorted(listed.items())]
+        return cls(bands, destinations, vocab.get("categories", []), entries, vocab,
+                   implicated)
 
 
 def _weighted(rng: random.Random, values: Sequence[str], weights: Mapping[str, float],
@@ -105,12 +113,14 @@ def _weighted(rng: random.Random, values: Sequence[str], weights: Mapping[str, f
 
 class _CaseMaker:
     def __init__(self, profile: _Profile, rng: random.Random,
-                 extra: random.Random | None = None):
+                 extra: random.Random | None = None, named: random.Random | None = None):
         self.p = profile
         self.rng = rng
         # contract-2 parties draw from their own stream, so the v1 part of every generated
         # case (and every figure measured on it) stays what it was
         self.extra = extra or random.Random(0)
+        # names of implicated parties too: a version without entries gets the same cases
+        self.named = named or random.Random(1)
         self.mix = COMMERCIAL
 
     def maybe(self, rate: float = MISSING_RATE) -> bool:
@@ -208,6 +218,7 @@ class _CaseMaker:
         elif roll < 0.3:
             case["intermediaries"] = []
         self.parties(case)
+        self.implicated(case)
         if not self.maybe(0.1):
             pool = self.p.vocab.get("assurances") or []
             chosen = [a for a in pool if rng.random() < 0.3]
@@ -295,6 +306,46 @@ class _CaseMaker:
                 if rng.random() < 0.25:
                     user[key] = None if self.maybe() else rng.random() < 0.4
 
+    def implicated(self, case: dict[str, Any]) -> None:
+        """Sometimes a foreign party carries the name or an alias of an implicated-party
+        entry, spelt as applicants do, with the entry's country, another one or none."""
+        rng = self.named
+        if not self.p.implicated or rng.random() >= 0.3:
+            return
+        names, country = rng.choice(self.p.implicated)
+        party = self.party_slot(case)
+        party["name"] = _spelling(rng, rng.choice(names))
+        roll = rng.random()
+        if roll < 0.5 and country is not None:
+            party["country"] = country
+        elif roll < 0.75:
+            party["country"] = rng.choice(self.p.destinations)
+        else:
+            party.pop("country", None)
+
+    def party_slot(self, case: dict[str, Any]) -> dict[str, Any]:
+        """A party of the case (an existing one, or a new one) to give a listed name."""
+        rng = self.named
+        role = rng.choice(("end_user", "end_user", "consignees", "intermediaries",
+                           "purchaser", "previous_consignee"))
+        if role in ("consignees", "intermediaries"):
+            found = case.get(role) or []
+            case[role] = found
+            if not found or rng.random() < 0.5:
+                found.append({})
+            party: dict[str, Any] = rng.choice(found)
+            return party
+        if role == "previous_consignee":
+            reexport = case.get("reexport") or {"original_licence": "LIC-001"}
+            case["reexport"] = reexport
+            holder, key = reexport, "previous_consignee"
+        else:
+            holder, key = case, role
+        if not isinstance(holder.get(key), dict):
+            holder[key] = {}
+        slot: dict[str, Any] = holder[key]
+        return slot
+
     def intermediary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": f"{self.rng.choice(_NAMES)} Trading",
                                "country": self.country()}
@@ -308,6 +359,23 @@ def generate_cases(source: CompiledPolicy | Mapping[str, Collection[str]], n: in
                    seed: int = 0) -> Iterator[dict[str, Any]]:
     """`n` contract-valid cases for a compiled policy (or a vocabulary mapping)."""
     maker = _CaseMaker(_Profile.build(source), random.Random(seed),
-                       random.Random(f"parties-{seed}"))
+                       random.Random(f"parties-{seed}"), random.Random(f"implicated-{seed}"))
     for i in range(n):
         yield maker.case(i + 1, f"GEN-{seed}")
+
+
+def _spelling(rng: random.Random, name: str) -> str:
+    """A listed name as an applicant may write it: as listed, another case, other
+    punctuation, full-width forms (all of which still match), or a letter short (a miss)."""
+    roll = rng.random()
+    if roll < 0.4:
+        return name
+    if roll < 0.55:
+        return name.upper()
+    if roll < 0.65:
+        return name.lower()
+    if roll < 0.8:
+        return rng.choice((" - ", "  ", ", ", ".")).join(name.split()) + rng.choice(("", "."))
+    if roll < 0.9:  # full-width ASCII: NFKC folds it back
+        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name)
+    return name[:-1] if len(name) > 1 else name + "x"

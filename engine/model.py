@@ -31,6 +31,9 @@ PAYMENT_METHODS = ("bank_transfer", "letter_of_credit", "cash", "crypto", "other
 PAYERS = ("end_user", "consignee", "purchaser", "intermediary", "third_party")
 CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)  # ISO 4217
 UNKNOWN_BAND = "unknown"
+# What an implicated party's match says (engine/implicated.py): on a restricted-party list,
+# publicly attributed only, or listed once and removed on or before the case's date.
+IMPLICATED_STATUSES = ("designated", "attributed", "delisted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,23 @@ class Regime:
 
 
 @dataclass(frozen=True, slots=True)
+class ImplicatedParty:
+    """An end user credibly implicated in misuse (implicated_parties.yaml; engine/implicated.py)."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    country: str | None  # destination code; None: the entry matches on its names alone
+    kind: str  # government_agency | company | unit
+    status: str  # designated | attributed
+    designation: str | None  # the list and the date of the listing (designated)
+    finding: str
+    sources: tuple[Citation, ...]
+    confidence: str  # V | R | S | ?
+    removed: str | None = None  # delisted on that date (the entry stays as history)
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """A rule, or an information requirement turned into one (`request` set)."""
 
@@ -191,6 +211,8 @@ class Policy:
     digest: str
     path: str
     sanctions: Mapping[str, Regime] = field(default_factory=dict)  # optional sanctions.yaml
+    # optional implicated_parties.yaml: entry id → entry
+    implicated: Mapping[str, ImplicatedParty] = field(default_factory=dict)
 
     @property
     def vocab(self) -> dict[str, frozenset[str]]:
@@ -218,6 +240,8 @@ def vocabularies(p: Policy) -> dict[str, frozenset[str]]:
         "control_entries": frozenset(p.control_map()),
         "item_kinds": frozenset(ITEM_KINDS),
         "sanctions": frozenset(p.sanctions),
+        "implicated_parties": frozenset(p.implicated),
+        "implicated_statuses": frozenset(IMPLICATED_STATUSES),
         "payment_methods": frozenset(PAYMENT_METHODS),
         "payers": frozenset(PAYERS),
         "currencies": CURRENCIES,
@@ -264,18 +288,47 @@ def _categories(raw: dict[str, Any]) -> dict[str, Category]:
 # The control-list grammar (Wassenaar / EU Annex I / US CCL numbering): category digit,
 # product-group letter, three digits, then dot-separated sub-paragraphs; or the US
 # designation EAR99 (subject to the EAR, not on the CCL). ASCII only.
-CONTROL_ENTRY = re.compile(r"[0-9][A-E][0-9]{3}(?:\.[a-z0-9]+)*|EAR99", re.ASCII)
+ECCN_ENTRY = r"[0-9][A-E][0-9]{3}(?:\.[a-z0-9]+)*|EAR99"
+# Lists with their own numbering are written regime-qualified, `<regime>:<entry>`; this
+# registry maps each such regime (a `regime` of categories.yaml) to the grammar of the part
+# after the colon, in canonical form (see `canonical_entry`). The part before the first dot
+# is one token, so prefix matching on dot boundaries never confuses `III` with `II`.
+# EU anti-torture regulation (EU) 2019/125: Annex II, III or IV, then item numbers.
+QUALIFIED_ENTRY_REGIMES: dict[str, str] = {
+    "eu_2019_125": r"(?:II|III|IV)(?:\.[0-9]+)*",
+}
+CONTROL_ENTRY = re.compile(
+    "|".join([ECCN_ENTRY, *(f"{re.escape(regime)}:(?:{grammar})"
+                            for regime, grammar in QUALIFIED_ENTRY_REGIMES.items())]),
+    re.ASCII)
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def canonical_entry(entry: str) -> str:
-    """`5a001.J` → `5A001.j`: NFKC, ECCN part uppercase, sub-paragraphs lowercase.
+    """`5a001.J` → `5A001.j`, `EU_2019_125:ii.1` → `eu_2019_125:II.1` (after NFKC).
 
-    NFKC folds full-width and compatibility forms (`５Ａ００１` → `5A001`) but not look-alike
-    letters from other scripts (a Cyrillic `А` stays Cyrillic), so the result must still be
-    checked against CONTROL_ENTRY.
+    ECCN-style entries: ECCN part uppercase, sub-paragraphs lowercase. Qualified entries
+    (`regime:entry`): regime lowercase, the part up to the first dot uppercase, the rest
+    lowercase, changing ASCII letters only (`str.upper` would turn a dotless `ı` into `I`).
+    NFKC folds full-width and compatibility forms (`５Ａ００１` → `5A001`, `Ⅱ` → `II`) but not
+    look-alike letters from other scripts (a Cyrillic `А` stays Cyrillic), so the result
+    must still be checked against CONTROL_ENTRY.
     """
-    head, _, rest = unicodedata.normalize("NFKC", entry).strip().partition(".")
+    text = unicodedata.normalize("NFKC", entry).strip()
+    if ":" in text:
+        regime, _, rest = text.partition(":")
+        head, dot, tail = rest.partition(".")
+        return (regime.translate(_ASCII_LOWER) + ":" + head.translate(_ASCII_UPPER)
+                + dot + tail.translate(_ASCII_LOWER))
+    head, _, rest = text.partition(".")
     return head.upper() + ("." + rest.lower() if rest else "")
+
+
+def entry_regime(entry: str) -> str | None:
+    """The regime a qualified entry names (`eu_2019_125:II.1` → `eu_2019_125`), else None."""
+    regime, colon, _ = entry.partition(":")
+    return regime if colon else None
 
 
 def _regimes(raw: dict[str, Any]) -> dict[str, Regime]:
@@ -294,6 +347,21 @@ def _regimes(raw: dict[str, Any]) -> dict[str, Regime]:
             what.get("all_listed_dual_use") is True, frozenset(what.get("categories", ())),
             tuple(canonical_entry(e) for e in what.get("control_entries", ())),
             frozenset(what.get("end_uses", ())), frozenset(what.get("end_user_types", ())))
+    return out
+
+
+def _implicated(raw: dict[str, Any]) -> dict[str, ImplicatedParty]:
+    """implicated_parties.yaml (optional): entry id → ImplicatedParty, first one wins."""
+    out: dict[str, ImplicatedParty] = {}
+    for e in raw.get("parties") or ():
+        if not isinstance(e, dict) or not isinstance(e.get("id"), str) or e["id"] in out:
+            continue
+        out[e["id"]] = ImplicatedParty(
+            e["id"], str(e.get("name", e["id"])),
+            tuple(str(a) for a in e.get("aliases") or ()), e.get("country"),
+            str(e.get("kind", "")), str(e.get("status", "")), e.get("designation"),
+            str(e.get("finding", "")), _cites(e.get("sources")), str(e.get("confidence", "?")),
+            e.get("removed"))
     return out
 
 
@@ -401,4 +469,5 @@ def build_policy(src: VersionSource) -> Policy:
         digest=src.digest(),
         path=src.display,
         sanctions=_regimes(_data(src, "sanctions")),
+        implicated=_implicated(_data(src, "implicated_parties")),
     )

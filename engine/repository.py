@@ -84,7 +84,8 @@ def load_version_source(path: Path) -> VersionSource:
                 "unknown-file", f"`{rel}` is not a policy file kind", doc.path,
                 help="policy files are policy.yaml, sources.yaml, categories.yaml, "
                      "risk_bands.yaml, destinations.yaml, end_users.yaml, assurances.yaml, "
-                     "information.yaml, rules/*.yaml and optionally sanctions.yaml"))
+                     "information.yaml, rules/*.yaml and optionally sanctions.yaml and "
+                     "implicated_parties.yaml"))
             continue
         src.docs[rel] = doc
     return src

@@ -51,9 +51,11 @@ FILE_KINDS = {
     "assurances.yaml": "assurances",
     "information.yaml": "information",
     "sanctions.yaml": "sanctions",
+    "implicated_parties.yaml": "implicated_parties",
 }
-# File kinds a version may leave out (a version without sanctions.yaml has no regimes).
-OPTIONAL_FILES = frozenset({"sanctions.yaml"})
+# File kinds a version may leave out (a version without sanctions.yaml has no regimes, one
+# without implicated_parties.yaml no implicated parties).
+OPTIONAL_FILES = frozenset({"sanctions.yaml", "implicated_parties.yaml"})
 RULES_KIND = "rules"
 
 

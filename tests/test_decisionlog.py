@@ -179,3 +179,33 @@ def test_evaluate_log_needs_batch(tmp_path: Path) -> None:
                           str(ROOT / "examples/08-laptops-german-university.json"),
                           "--log", str(tmp_path)], cwd=ROOT, capture_output=True, check=False)
     assert run.returncode == 2 and b"--log needs --batch" in run.stderr
+
+
+def test_listed_names_stay_unmasked_so_a_masked_case_decides_the_same() -> None:
+    """A party that matches an implicated-party entry keeps its (public, listed) name in the
+    log: replaying the masked case under a version with implicated_parties.yaml matches it
+    as the original did; other names are still masked."""
+    from engine.api import load
+
+    store = load(ROOT / "policies")
+    listed = store.listed_names()
+    assert "hangzhou hikvision digital technology co ltd" in listed
+    case = {"case_id": "C-L", "submitted": "2027-02-15",
+            "exporter": {"name": "Acme SA", "country": "DE"},
+            "items": [{"id": "I-1", "description": "Servers", "category": "general_it",
+                       "value": 1000}],
+            "destination": "MY",
+            "end_user": {"name": "Ana Lopez", "country": "MY", "type": "private_company"},
+            "intermediaries": [{"name": "Hangzhou Hikvision Digital Technology Co., Ltd.",
+                                "country": "CN", "role": "distributor"}],
+            "end_use": {"purpose": "other", "description": "Office use"}}
+    masked = Masker("hmac", key=b"k").mask(case, listed)
+    assert masked["end_user"]["name"].startswith("hmac-sha256:")
+    assert masked["intermediaries"][0]["name"] == case["intermediaries"][0]["name"]
+    original = store.evaluate(case, policy_version="2027.1").to_dict()
+    replayed = store.evaluate(masked, policy_version="2027.1").to_dict()
+    assert original["decision"] == replayed["decision"] == "deny"
+    assert "deny-designated-party" in {f["rule"] for f in replayed["findings"]}
+    # without the listed names the masked case would lose the match
+    blind = store.evaluate(Masker("hmac", key=b"k").mask(case), policy_version="2027.1")
+    assert "deny-designated-party" not in {f["rule"] for f in blind.to_dict()["findings"]}

@@ -21,7 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 POLICY_DIR = REPO_ROOT / "policies" / "echri-baseline"
 GENERATOR = REPO_ROOT / "tools" / "build_destinations.py"
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
-VERSIONS = ("2025.1", "2026.1")
+VERSIONS = ("2025.1", "2026.1", "2027.1")
 
 DATA = REPO_ROOT / "data" / "destinations"
 

@@ -232,16 +232,16 @@ def test_the_readme_release_recipe_works_verbatim(tmp_path: Path) -> None:
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", recipe()], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "rule coverage 100%" in done.stdout and "released policies/echri-baseline/2027.1" \
+    assert "rule coverage 100%" in done.stdout and "released policies/echri-baseline/2028.1" \
         in done.stdout
     assert {p: p.read_bytes() for p in before} == before  # released versions untouched
-    draft = tmp_path / "policies/echri-baseline/2027.1"
+    draft = tmp_path / "policies/echri-baseline/2028.1"
     meta = yaml.safe_load((draft / "policy.yaml").read_text())
     assert meta["status"] == "released" and meta["changes"]
     sums = read_checksums(tmp_path / "policies")
-    assert sorted(k for k in sums if k.startswith("echri-baseline/2027.1/")) == sorted(
+    assert sorted(k for k in sums if k.startswith("echri-baseline/2028.1/")) == sorted(
         p.relative_to(tmp_path / "policies").as_posix() for p in draft.rglob("*.yaml"))
-    assert "state_telecom]" in (draft / "rules/embargoes.yaml").read_text()
+    assert "equals: state_telecom}]" in (draft / "rules/embargoes.yaml").read_text()
 
 
 # ---------------------------------------------------------------- 4. ids are never reused

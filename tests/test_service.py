@@ -191,7 +191,8 @@ def test_policies_health_readiness_metrics_and_openapi(server: Server) -> None:
         metrics = client.get("/metrics").text
         spec = client.get("/openapi.json").json()
     assert [(p["id"], p["version"]) for p in listed] == [("echri-baseline", "2025.1"),
-                                                         ("echri-baseline", "2026.1")]
+                                                         ("echri-baseline", "2026.1"),
+                                                         ("echri-baseline", "2027.1")]
     assert all(p["digest"].startswith("sha256:") for p in listed)
     assert one["rules"] == len(one["rule_list"]) and one["status"] == "released"
     assert health.json() == {"status": "ok"} and ready["ready"] is True

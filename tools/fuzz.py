@@ -265,7 +265,14 @@ def visible(value: Any) -> bool:
 
 def canonical(entry: str) -> str:
     """DESIGN.md's canonical form of a control entry (an independent copy): NFKC, cases."""
-    head, _, rest = unicodedata.normalize("NFKC", entry).strip().partition(".")
+    text = unicodedata.normalize("NFKC", entry).strip()
+    regime, colon, rest = text.partition(":")
+    if colon:  # regime-qualified (`eu_2019_125:II.1`): cases of ASCII letters only
+        head, dot, tail = rest.partition(".")
+        return (re.sub("[A-Z]", lambda m: m[0].lower(), regime) + ":"
+                + re.sub("[a-z]", lambda m: m[0].upper(), head) + dot
+                + re.sub("[A-Z]", lambda m: m[0].lower(), tail))
+    head, _, rest = text.partition(".")
     return head.upper() + ("." + rest.lower() if rest else "")
 
 

@@ -21,6 +21,7 @@ def _register() -> None:
     from engine.cli import diff as _diff
     from engine.cli import evaluate as _evaluate
     from engine.cli import log as _log
+    from engine.cli import review as _review
     from engine.cli import serve as _serve
     from engine.cli import test as _test
     from engine.cli import validate as _validate
@@ -29,7 +30,7 @@ def _register() -> None:
     for command in (_validate.validate, _evaluate.evaluate, _evaluate.explain,
                     _test.run_fixtures_command, _diff.diff, _diff.replay,
                     _version.version, _serve.serve, _log.log_group,
-                    _bundle.bundle_group):
+                    _bundle.bundle_group, _review.review_group):
         main.add_command(command)
 
 

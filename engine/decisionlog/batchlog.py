@@ -24,6 +24,7 @@ class BatchLogger:
     def __init__(self, writer: LogWriter, masker: Masker, name: str):
         self.writer, self.masker, self.name = writer, masker, name
         self._raw: dict[int, RawLine] = {}
+        self._listed: frozenset[str] = frozenset()  # PolicyStore.listed_names of the run
 
     def _tap(self, lines: Iterator[RawLine]) -> Iterator[RawLine]:
         for raw in lines:
@@ -39,13 +40,15 @@ class BatchLogger:
         decision: dict[str, Any] = json.loads(result.output)
         decision.pop("line", None)
         self.writer.append(build_record(
-            decision_id=str(uuid7()), case=case, masked_case=self.masker.mask(case),
+            decision_id=str(uuid7()), case=case,
+            masked_case=self.masker.mask(case, self._listed),
             masking=self.masker.describe(), decision=decision, latency_ms=None,
             source="batch", request_id=f"{self.name}:{raw.number}"))
 
     def run(self, store: PolicyStore, stream: IO[bytes], options: dict[str, Any], jobs: int = 1,
             max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[BatchResult]:
         """engine.batch.run_batch, logging each decided line before it is yielded."""
+        self._listed = store.listed_names()
         lines = self._tap(read_lines(stream, max_line_bytes))
         for result in run_lines(store, lines, options, jobs):
             self.log(result)

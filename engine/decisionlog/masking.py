@@ -9,8 +9,12 @@ value of an object): `/intermediaries/*/name`. Modes:
 - `none`: nothing is masked.
 
 Only text that counts as present (engine/cases.py: something visible is left) is masked,
-and a masked value stays present, so a masked case is decided exactly like the original
-(names are only ever tested with `exists`). Blank or missing values are kept as they are.
+and a masked value stays present, so a masked case is decided exactly like the original:
+names are tested with `exists`, and matched against the entries of implicated_parties.yaml,
+so a name that is one of those entries' names or aliases (`keep`: the names of public,
+listed organisations, engine/api.py `PolicyStore.listed_names`) is kept as it is and a
+replay of the masked case still matches it (docs/DESIGN.md, decision log). Blank or missing
+values are kept as they are.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from engine.implicated import normalise_name
 
 MASK_MODES = ("hmac", "none", "full")
 # The case contract has no natural-person field; these are the names of parties that may be
@@ -108,15 +114,17 @@ class Masker:
         digest = hmac.new(self.key, text.encode("utf-8", "surrogatepass"), hashlib.sha256)
         return "hmac-sha256:" + digest.hexdigest()
 
-    def mask(self, case: Any) -> Any:
-        """A masked deep copy of `case` (the input is never changed)."""
+    def mask(self, case: Any, keep: frozenset[str] = frozenset()) -> Any:
+        """A masked deep copy of `case` (the input is never changed); a value whose
+        normalised form (engine/implicated.py) is in `keep` stays as it is."""
         if self.mode == "none":
             return case
         out = copy.deepcopy(case)
         for pointer in self._pointers:
             for container, key in list(_slots(out, pointer)):
-                if _present(container[key]):
-                    container[key] = self.pseudonym(container[key])
+                value = container[key]
+                if _present(value) and not (keep and normalise_name(value) in keep):
+                    container[key] = self.pseudonym(value)
         return out
 
 

@@ -26,6 +26,7 @@ FILES = {  # element kind → the policy file that holds it (rules: their own fi
     "red_flags": "end_users.yaml", "purposes": "end_users.yaml", "roles": "end_users.yaml",
     "assurances": "assurances.yaml", "license_conditions": "assurances.yaml",
     "information": "information.yaml", "sanctions": "sanctions.yaml",
+    "implicated_parties": "implicated_parties.yaml",
 }
 UNCHECKED = ("metadata",)
 _ID_CHAR = r"[A-Za-z0-9_.\-]"

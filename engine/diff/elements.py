@@ -183,6 +183,9 @@ KINDS: tuple[Kind, ...] = (
     # sanctions.yaml (optional): a regime added is imposed, one removed is lifted
     Kind("sanctions", "Sanctions regimes", _list_of("sanctions", "regimes"),
          summary=("targets", "supply", "in_force_from", "in_force_until")),
+    # implicated_parties.yaml (optional): an entry added is listed; a delisting is `removed`
+    Kind("implicated_parties", "Implicated parties", _list_of("implicated_parties", "parties"),
+         summary=("country", "status", "designation", "removed")),
 )
 KINDS_BY_NAME = {k.name: k for k in KINDS}
 

@@ -1,7 +1,7 @@
-"""Pieces of the HTML report: the transition-matrix chart, bars and word-level diffs.
+"""Pieces of the HTML report: escaping, tables, the charts, bars and word-level diffs.
 
 Everything is inline (SVG elements and `<del>`/`<ins>` spans) so the report stays one
-self-contained file.
+self-contained file. Every text from a policy or a case goes through `e` (or `escape`).
 """
 
 from __future__ import annotations
@@ -9,15 +9,34 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from html import escape
 
 from engine.diff import fmt
+from engine.diff.behavioural import DIRECTIONS, REASONS, BehaviouralDiff
 
 CELL_W, CELL_H, LABEL_W, HEAD_H = 96, 40, 190, 58
 COLOURS = {"same": (75, 85, 99), "loosened": (185, 28, 28), "tightened": (180, 83, 9)}
 # changed outcomes get strong colours so that they stand out from the unchanged diagonal
 ALPHAS = {"same": (0.10, 0.45), "loosened": (0.55, 1.0), "tightened": (0.55, 1.0)}
 _WORDS = re.compile(r"\s+|[^\s]+")
+
+
+DIRECTION_COLOURS = {"loosened": "#b91c1c", "tightened": "#b45309", "reasons": "#2563eb"}
+BAR_LABEL_W, BAR_W, BAR_H = 230, 220, 20
+
+
+def e(text: object) -> str:
+    """`text` escaped for HTML content and attribute values."""
+    return escape(str(text))
+
+
+def table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
+    """A table whose head and cells are already HTML (the head repeats on every page)."""
+    ths = "".join(f"<th>{h}</th>" for h in head)
+    trs = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{ths}</tr></thead><tbody>{trs}</tbody></table>'
 
 
 def _kind(row: int, col: int) -> str:
@@ -107,3 +126,37 @@ def word_diff(old: str, new: str) -> tuple[str, str]:
         if new_part:
             right.append(f"<ins>{new_part}</ins>")
     return "".join(left), "".join(right)
+
+
+def transitions(b: BehaviouralDiff) -> list[tuple[str, str, int]]:
+    """(label, direction, cases) per outcome transition of the changed cases: loosened
+    first, then tightened, then same outcome with other reasons; most cases first."""
+    counts = Counter((c.direction, c.old, c.new) for c in b.changes)
+    rank = {d: i for i, d in enumerate(DIRECTIONS)}
+    ordered = sorted(counts.items(), key=lambda kv: (rank.get(kv[0][0], len(rank)), -kv[1],
+                                                     kv[0][1], kv[0][2]))
+    return [(f"{fmt.short(old)}: other reasons" if direction == REASONS
+             else f"{fmt.short(old)} → {fmt.short(new)}", direction, n)
+            for (direction, old, new), n in ordered]
+
+
+def transitions_svg(b: BehaviouralDiff) -> str:
+    """Changed decisions by outcome transition as horizontal bars (count and direction
+    written beside each bar, so the chart reads in grayscale too)."""
+    rows = transitions(b)
+    peak = max((n for _, _, n in rows), default=1)
+    width, height = BAR_LABEL_W + BAR_W + 130, len(rows) * BAR_H + 6
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             'role="img" class="transitions" aria-label="changed decisions by outcome '
+             'transition">']
+    for k, (label, direction, n) in enumerate(rows):
+        y = k * BAR_H + 3
+        w = max(BAR_W * n / peak, 2.0)
+        colour = DIRECTION_COLOURS.get(direction, "#6b7280")
+        parts.append(f'<text x="{BAR_LABEL_W - 8}" y="{y + 13}" text-anchor="end">'
+                     f'{escape(label)}</text>'
+                     f'<rect x="{BAR_LABEL_W}" y="{y + 2}" width="{w:.1f}" height="{BAR_H - 6}" '
+                     f'fill="{colour}" class="bar {escape(direction)}"/>'
+                     f'<text x="{BAR_LABEL_W + w + 6:.1f}" y="{y + 13}">{n} '
+                     f'{escape(direction)}</text>')
+    return "".join(parts) + "</svg>"

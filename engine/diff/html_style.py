@@ -1,4 +1,11 @@
-"""The inline stylesheet of the HTML report (system fonts only, print rules included)."""
+"""The inline stylesheet of the HTML report (system fonts only, A4 print rules included).
+
+On paper (`@page`, `@media print`): A4 with margins and page numbers in the bottom margin,
+the cover and contents on their own page, table heads repeated on every page, rows, figures
+and cards kept whole, headings kept with what follows, the on-screen links hidden and the
+remaining (internal) links printed as plain text. Colours survive print and the charts
+carry their numbers as text, so a grayscale copy stays readable.
+"""
 
 CSS = """
 :root { --ink: #111827; --muted: #6b7280; --line: #e5e7eb; --loose: #b91c1c;
@@ -22,6 +29,13 @@ table.num td:not(:first-child):not(:last-child),
 table.num th:not(:first-child):not(:last-child) { text-align: right;
   font-variant-numeric: tabular-nums; }
 table.versions td:first-child { width: 48px; }
+table.cases { table-layout: fixed; }
+table.cases td { overflow-wrap: anywhere; }
+table.cases th:nth-child(1) { width: 12%; } table.cases th:nth-child(2) { width: 14%; }
+table.cases th:nth-child(3) { width: 12%; } table.cases th:nth-child(4) { width: 19%; }
+table.cases th:nth-child(5) { width: 24%; } table.cases th:nth-child(6) { width: 11%; }
+table.cases th:nth-child(7) { width: 8%; }
+table.cases td:nth-child(2) { font-size: 12px; color: var(--muted); }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 8px 0 16px; }
 .card { flex: 1 1 150px; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px;
         background: var(--bg); }
@@ -52,14 +66,47 @@ ins { background: #bbf7d0; text-decoration: none; color: #14532d; }
 .band.embargoed { background: #111827; color: #fff; } .band.high { background: #fecaca; }
 .band.elevated { background: #fde68a; } .band.low { background: #d1fae5; }
 .lbl { color: var(--muted); }
+header .sub { color: var(--muted); margin: 0 0 12px; }
+h2 .n { color: var(--muted); margin-right: 2px; }
+h2 a.top { float: right; font-size: 12px; font-weight: normal; color: var(--muted); }
+a { color: var(--reason); }
+.card a { color: inherit; text-decoration: none; display: block; }
+.card.warn { border-color: var(--tight); }
+code.digest { word-break: break-all; font-size: 11.5px; }
+nav.toc ol { columns: 2; column-gap: 32px; padding-left: 22px; }
+nav.toc li { margin: 2px 0; break-inside: avoid; }
+figure.small svg { max-width: 640px; }
+svg rect.bar + text { fill: var(--ink); }
+table.scores { font-size: 12.5px; }
+table.scores td, table.scores th { padding: 2px 6px; }
+table.scores td:nth-child(3n+1) { border-left: 2px solid #d1d5db; }
+.delta { color: var(--muted); font-variant-numeric: tabular-nums; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line);
          padding-top: 8px; }
+@page { size: A4; margin: 14mm 12mm 16mm;
+  @bottom-right { content: "page " counter(page) " of " counter(pages);
+                  font: 8pt system-ui, sans-serif; color: #6b7280; } }
 @media print {
-  body { max-width: none; padding: 0; font-size: 10pt; }
+  body { max-width: none; padding: 0; font-size: 9pt; line-height: 1.35; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  h2 { break-after: avoid; } h3 { break-after: avoid; }
-  tr, figure, .card { break-inside: avoid; }
-  section { break-before: auto; }
-  .cards { gap: 6px; } .card { padding: 6px 8px; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  h2 { margin-top: 18px; }
+  thead { display: table-header-group; } tfoot { display: table-footer-group; }
+  tr, table.side tbody, figure, .card, nav.toc li, ul.why li { break-inside: avoid;
+                                                               page-break-inside: avoid; }
+  nav.toc { break-after: page; page-break-after: always; }
+  .noprint { display: none !important; }
+  a, a:visited { color: inherit; text-decoration: none; }
+  header h1 { font-size: 17pt; } h2 { font-size: 13pt; } h3 { font-size: 10.5pt; }
+  code { font-size: 7.5pt; } code.digest { font-size: 7pt; }
+  table { font-size: 7.5pt; margin: 4px 0 8px; } th, td { padding: 2px 4px; }
+  table.cases td:nth-child(2) { font-size: 7pt; }
+  table.scores { font-size: 7.5pt; }
+  ul.why { padding-left: 10px; }
+  .note, figcaption, footer, h3 .counts, nav.toc .counts { font-size: 7.5pt; }
+  .badge { font-size: 6.5pt; }
+  .cards { gap: 6px; } .card { padding: 6px 8px; } .card .value { font-size: 18pt; }
+  figure.chart svg { max-width: 100%; }
+  footer { margin-top: 16px; }
 }
 """

@@ -1,65 +1,128 @@
-"""The HTML report: one self-contained page (inline CSS and SVG, no scripts, no links out).
+"""The HTML report: a printable meeting pack in one self-contained page.
 
-Summary cards first, then the behavioural diff (transition matrix chart, changed cases by
-direction, breakdowns with bars), the authors' declared changes and the structural changes
-with old and new values side by side (word-level highlighting for long text). `@media print`
-turns it into a clean paper report.
+No scripts and no links out: inline CSS (engine/diff/html_style.py, A4 print rules
+included) and inline SVG. The order is the reviewers' (issue "Authors' and reviewers'
+workflow", meeting pack): a cover with both versions, their digests and effective dates,
+the counts and a chart of the changed decisions; a table of contents; then what matters
+first — loosened decisions with their causes, rule changes (conditions diffed word by
+word), tightened decisions, decisions with the same outcome for other reasons, the overview
+(transition matrix, breakdowns), categories, vocabulary and sanctions, the authors' declared
+changes and any undeclared ones, and last the destination data, where destinations whose
+only change is their Freedom House score share one compact table (html_structure.py).
+Output depends only on the report: the same inputs give byte-identical pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from html import escape
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from engine.diff import fmt, html_parts
-from engine.diff.behavioural import DIRECTION_TITLES, DIRECTIONS, BehaviouralDiff, Breakdown
+from engine.diff import fmt, html_parts, html_structure
+from engine.diff.behavioural import LOOSENED, REASONS, TIGHTENED, BehaviouralDiff, Breakdown
+from engine.diff.html_parts import e, table
 from engine.diff.html_style import CSS
-from engine.diff.report import DiffReport, summary
-from engine.diff.structural import ElementChange, FieldChange, Section, StructuralDiff
+from engine.diff.report import DiffReport, VersionInfo, summary
+from engine.diff.structural import StructuralDiff
 from engine.version import __version__
 
+PART_TITLES = {
+    LOOSENED: "Loosened decisions",
+    "rules": "Rule changes",
+    TIGHTENED: "Tightened decisions",
+    REASONS: "Same outcome, different reasons",
+    "overview": "Decisions overview",
+    "policy": "Categories, vocabulary and sanctions",
+    "declared": "Declared changes",
+    "undeclared": "Undeclared changes",
+    "destinations": "Destination data",
+}
+DIRECTION_NOTES = {
+    LOOSENED: "less severe under {new} than under {old}",
+    TIGHTENED: "more severe under {new} than under {old}",
+    REASONS: "the same outcome under both versions, for other reasons",
+}
+CASE_HEAD = ("case", "from", "outcome", "rules and other differences", "why", "categories",
+             "band")
 
-def e(text: object) -> str:
-    return escape(str(text))
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One numbered part of the pack: its anchor, what the contents say, its HTML."""
+
+    anchor: str
+    count: str
+    body: str
+
+    @property
+    def title(self) -> str:
+        return PART_TITLES[self.anchor]
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
-    """A table whose cells are already HTML."""
-    ths = "".join(f"<th>{h}</th>" for h in head)
-    trs = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{ths}</tr></thead><tbody>{trs}</tbody></table>'
+def _card(value: object, label: str, cls: str = "", href: str = "") -> str:
+    inner = f'<div class="value">{e(value)}</div><div>{e(label)}</div>'
+    if href:
+        inner = f'<a href="#{e(href)}">{inner}</a>'
+    classes = f"card {cls}".strip()
+    return f'<div class="{classes}">{inner}</div>'
 
 
-def _card(value: object, label: str, cls: str = "") -> str:
-    return f'<div class="card {cls}"><div class="value">{e(value)}</div><div>{e(label)}</div></div>'
+def _rule_counts(s: StructuralDiff) -> dict[str, int]:
+    rules = html_structure.section_of(s, html_structure.RULES)
+    return {w: rules.count(w) if rules else 0 for w in ("added", "removed", "changed", "renamed")}
 
 
 def _cards(report: DiffReport) -> str:
     cards = []
     if report.structural is not None:
-        cards.append(_card(report.structural.count, "elements changed"))
-        cards.append(_card(len(report.structural.bands), "destination bands moved"))
+        counts = _rule_counts(report.structural)
+        cards += [_card(counts[w], f"rules {w}", "", "rules")
+                  for w in ("added", "removed", "changed", "renamed")
+                  if counts[w] or w != "renamed"]
     b = report.behavioural
     if b is not None:
         counts = b.counts
-        cards += [_card(b.total, "cases compared"),
-                  _card(counts["loosened"], "loosened", "loosened" if counts["loosened"] else ""),
-                  _card(counts["tightened"], "tightened", "tightened"),
-                  _card(counts["reasons"], "same outcome, other reasons", "reasons")]
+        cards += [_card(counts[LOOSENED], "decisions loosened",
+                        LOOSENED if counts[LOOSENED] else "", LOOSENED),
+                  _card(counts[TIGHTENED], "decisions tightened", TIGHTENED, TIGHTENED),
+                  _card(counts[REASONS], "same outcome, other reasons", REASONS, REASONS),
+                  _card(b.total, "cases compared", "", "overview")]
+    if report.structural is not None:
+        cards.append(_card(len(report.structural.bands), "destination bands moved", "",
+                           "destinations"))
+    if report.undeclared:
+        cards.append(_card(len(report.undeclared), "undeclared changes", "warn", "undeclared"))
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
-def _versions(report: DiffReport) -> str:
-    rows = [(f"<b>{side}</b>", f"<code>{e(v.spec)}</code>", e(v.location), e(v.status),
-             e(v.effective if v.effective_from else ""), f"<code>{e(v.digest[:19])}</code>")
-            for side, v in (("old", report.old), ("new", report.new))]
-    return _table(("", "version", "location", "status", "effective", "digest"), rows, "versions")
+def _version_row(side: str, v: VersionInfo) -> tuple[str, ...]:
+    return (f"<b>{side}</b>", f"<code>{e(v.spec)}</code>", e(v.location), e(v.status),
+            e(v.effective if v.effective_from else ""), f'<code class="digest">{e(v.digest)}'
+            "</code>")
 
 
-def _summary(report: DiffReport) -> str:
+def _cover(report: DiffReport) -> str:
+    versions = table(("", "version", "location", "status", "effective", "digest"),
+                     [_version_row("old", report.old), _version_row("new", report.new)],
+                     "versions")
     items = "".join(f"<li><b>{e(label)}:</b> {e(text)}</li>" for label, text in summary(report))
-    return (f'<section id="summary"><h2>Summary</h2>{_cards(report)}<ul class="summary">{items}'
-            f"</ul>{_versions(report)}</section>")
+    sub = (f"Replay for the reviewers of the Subscribing States: which recorded decisions "
+           f"{e(report.new.label)} would decide otherwise." if report.mode == "replay" else
+           f"Meeting pack for the reviewers of the Subscribing States: what changes from "
+           f"{e(report.old.label)} to {e(report.new.label)}, and which decisions it changes.")
+    parts = [f'<header><h1>{e(fmt.title(report))}</h1><p class="sub">{sub}</p></header>',
+             f'<h2>Summary</h2>{versions}{_cards(report)}<ul class="summary">{items}</ul>']
+    b = report.behavioural
+    if b is not None and b.changes:
+        parts.append('<figure class="chart small"><figcaption>Changed decisions by outcome '
+                     "transition (cases of the corpus)</figcaption>"
+                     f"{html_parts.transitions_svg(b)}</figure>")
+    return f'<section id="summary" class="cover">{"".join(parts)}</section>'
+
+
+def _contents(parts: Sequence[Part]) -> str:
+    items = "".join(f'<li><a href="#{e(p.anchor)}">{e(p.title)}</a> '
+                    f'<span class="counts">{e(p.count)}</span></li>' for p in parts)
+    return f'<nav id="contents" class="toc"><h2>Contents</h2><ol>{items}</ol></nav>'
 
 
 def _case_rows(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], str]
@@ -78,22 +141,30 @@ def _case_rows(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str]
     return rows
 
 
+def _cases(report: DiffReport, b: BehaviouralDiff, direction: str) -> Part:
+    rows = _case_rows(b, direction, fmt.renames(report))
+    old = "the recorded decision" if report.mode == "replay" else report.old.label
+    note = DIRECTION_NOTES[direction].format(old=old, new=report.new.label)
+    body = f'<p class="note">{len(rows)} case(s) {e(note)}, each with why.</p>'
+    body += table(CASE_HEAD, rows, "cases") if rows else ""
+    return Part(direction, f"{len(rows)} case(s)", body)
+
+
 def _breakdown(title: str, key: str, rows: Sequence[Breakdown]) -> str:
     scale = max((r.total for r in rows), default=1)
     body = [(e(r.key), e(r.total), e(r.changed), e(r.loosened), e(r.tightened), e(r.reasons),
              html_parts.bar_svg(r.total, r.loosened, r.tightened, r.reasons, scale))
             for r in rows]
     head = (key, *fmt.BREAKDOWN_HEAD, "share changed")
-    return f"<h3>{e(title)}</h3>{_table(head, body, 'num breakdown')}"
+    return f"<h3>{e(title)}</h3>{table(head, body, 'num breakdown')}"
 
 
-def _behavioural(report: DiffReport, b: BehaviouralDiff) -> str:
-    parts = ['<section id="behaviour"><h2>Behavioural changes</h2>',
-             "<ul class='corpus'>" + "".join(f"<li>{e(c)}</li>" for c in b.corpus) + "</ul>"]
+def _overview(report: DiffReport, b: BehaviouralDiff) -> Part:
+    parts = ["<ul class='corpus'>" + "".join(f"<li>{e(c)}</li>" for c in b.corpus) + "</ul>"]
     if b.skipped:
         skipped = [(e(s.origin), e(s.reason)) for s in b.skipped]
         parts.append(f"<h3>Skipped inputs ({len(b.skipped)})</h3>"
-                     + _table(("input", "reason"), skipped))
+                     + table(("input", "reason"), skipped))
     if b.total:
         old = "recorded" if report.mode == "replay" else report.old.label
         parts.append('<h3>Transition matrix</h3><figure class="chart">'
@@ -102,95 +173,71 @@ def _behavioural(report: DiffReport, b: BehaviouralDiff) -> str:
                      + "<figcaption>Rows: outcome under the old version; columns: outcome under "
                        "the new version. Outcomes are ordered most severe first.</figcaption>"
                        "</figure>")
-        renamed = fmt.renames(report)
-        for direction in DIRECTIONS:
-            rows = _case_rows(b, direction, renamed)
-            parts.append(f'<h3 class="{direction}">{e(DIRECTION_TITLES[direction])}: '
-                         f"{len(rows)}</h3>")
-            if rows:
-                parts.append(_table(("case", "from", "outcome", "rules and other differences",
-                                     "why", "categories", "band"), rows, "cases"))
         parts += [_breakdown(*breakdown) for breakdown in fmt.breakdowns(b)]
-    return "".join(parts) + "</section>"
+    return Part("overview", f"{b.total} case(s) compared", "".join(parts))
 
 
-def _values(f: FieldChange, c: ElementChange) -> tuple[str, str]:
-    if f.added or f.removed:
-        added = " ".join(f"<ins>+{e(v)}</ins>" for v in f.added)
-        removed = " ".join(f"<del>−{e(v)}</del>" for v in f.removed)
-        return removed or "", added or ""
-    if f.old is not None and f.new is not None:
-        return html_parts.word_diff(f.old, f.new)
-    absent = '<span class="absent">(absent)</span>' if c.change not in ("added", "removed") \
-        else ""
-    return (e(f.old) if f.old is not None else absent, e(f.new) if f.new is not None else absent)
+def _structural_parts(report: DiffReport, s: StructuralDiff) -> dict[str, Part]:
+    old, new = report.old.label, report.new.label
+    rules = html_structure.section_of(s, html_structure.RULES)
+    counts = _rule_counts(s)
+    out = {"rules": Part("rules", ", ".join(f"{n} {w}" for w, n in counts.items() if n)
+                         or "none", html_structure.section_html(rules, old, new)
+                         if rules else '<p class="note">No rule changed.</p>')}
+    policy = html_structure.policy_sections(s)
+    if policy:
+        out["policy"] = Part("policy", f"{sum(len(sec.changes) for sec in policy)} element(s)",
+                             "".join(html_structure.section_html(sec, old, new)
+                                     for sec in policy))
+    if html_structure.has_destination_data(s):
+        out["destinations"] = Part("destinations", html_structure.destination_counts(s),
+                                   html_structure.destinations_html(s, old, new))
+    return out
 
 
-def _element_rows(c: ElementChange) -> list[str]:
-    fields = c.substantive or (FieldChange("(fields)", "", ""),)
-    note = fmt.provenance_note(c)
-    title = f'<div class="t">{e(fmt.label(c))}</div>' if fmt.label(c) else ""
-    extra = f'<div class="note">{e(c.note)}</div>' if c.note else ""
-    extra += f'<div class="note">{e(note)}</div>' if note else ""
-    head = (f'<td rowspan="{len(fields)}" class="el"><span class="badge {c.change}">'
-            f'{e(c.change)}</span> <code>{e(fmt.name(c))}</code>{title}{extra}</td>')
-    rows = []
-    for k, f in enumerate(fields):
-        old, new = _values(f, c)
-        cells = f'<td class="f"><code>{e(f.field)}</code></td><td class="old">{old}</td>' \
-                f'<td class="new">{new}</td>'
-        rows.append(f"<tr>{head if k == 0 else ''}{cells}</tr>")
-    return rows
-
-
-def _section(section: Section, old: str, new: str) -> str:
-    shown, hidden = fmt.shown_changes(section)
-    counts = ", ".join(f"{section.count(w)} {w}" for w in ("added", "removed", "changed",
-                                                           "renamed") if section.count(w))
-    rows = "".join(r for c in shown for r in _element_rows(c))
-    more = f'<p class="note">{hidden} more changed only in provenance (source, as_of, note)</p>' \
-        if hidden else ""
-    return (f'<h3>{e(section.title)} <span class="counts">{e(counts)}</span></h3>'
-            f'<table class="side"><thead><tr><th>element</th><th>field</th><th>{e(old)}</th>'
-            f"<th>{e(new)}</th></tr></thead><tbody>{rows}</tbody></table>{more}")
-
-
-def _bands(s: StructuralDiff) -> str:
-    rows = [(f"<code>{e(b.code)}</code>", e(b.name), f'<span class="band {e(b.old)}">{e(b.old)}'
-             f'</span>', f'<span class="band {e(b.new)}">{e(b.new)}</span>', e("; ".join(b.causes)))
-            for b in s.bands]
-    return "<h3>Derived risk bands</h3>" + _table(
-        ("code", "destination", "old band", "new band", "causes"), rows, "bands")
-
-
-def _structural(report: DiffReport, s: StructuralDiff) -> str:
-    parts = ['<section id="structure"><h2>Structural changes</h2>']
-    parts += [_section(sec, report.old.label, report.new.label) for sec in s.sections]
-    if s.bands:
-        parts.append(_bands(s))
-    return "".join(parts) + "</section>"
-
-
-def render_html(report: DiffReport) -> str:
-    """The whole report as one HTML document."""
-    body = [f"<header><h1>{e(fmt.title(report))}</h1></header>", _summary(report)]
+def _declared(report: DiffReport) -> dict[str, Part]:
+    out = {}
     if report.declared_changes:
         items = "".join(f"<li>{e(c)}</li>" for c in report.declared_changes)
-        body.append(f'<section id="declared"><h2>Declared changes</h2><p class="note">From '
-                    f"<code>policy.yaml</code> of {e(report.new.label)}.</p><ul>{items}</ul>"
-                    "</section>")
+        out["declared"] = Part("declared", f"{len(report.declared_changes)} line(s)",
+                               f'<p class="note">From <code>policy.yaml</code> of '
+                               f"{e(report.new.label)}.</p><ul>{items}</ul>")
     if report.undeclared:
         items = "".join(f"<li>{e(u.kind)} <code>{e(u.id)}</code> {e(u.change)}</li>"
                         for u in report.undeclared)
-        body.append(f'<section id="undeclared"><h2>Undeclared changes</h2><p class="note">'
-                    f"Warning: structural changes that no line of <code>changes:</code> in "
-                    f"<code>policy.yaml</code> of {e(report.new.label)} mentions.</p>"
-                    f"<ul>{items}</ul></section>")
-    if report.behavioural is not None:
-        body.append(_behavioural(report, report.behavioural))
-    if report.structural is not None and not report.structural.empty:
-        body.append(_structural(report, report.structural))
-    body.append(f"<footer>echri {e(__version__)} · {e(fmt.LEGEND)}</footer>")
+        out["undeclared"] = Part("undeclared", f"{len(report.undeclared)} warning(s)",
+                                 f'<p class="note">Warning: structural changes that no line of '
+                                 f"<code>changes:</code> in <code>policy.yaml</code> of "
+                                 f"{e(report.new.label)} mentions.</p><ul>{items}</ul>")
+    return out
+
+
+def parts(report: DiffReport) -> list[Part]:
+    """The numbered parts of the pack, in reading order (only those with content)."""
+    found: dict[str, Part] = {}
+    b = report.behavioural
+    if b is not None:
+        found.update({d: _cases(report, b, d) for d in (LOOSENED, TIGHTENED, REASONS)})
+        found["overview"] = _overview(report, b)
+    if report.structural is not None:
+        found.update(_structural_parts(report, report.structural))
+    found.update(_declared(report))
+    return [found[anchor] for anchor in PART_TITLES if anchor in found]
+
+
+def _part_html(number: int, part: Part) -> str:
+    return (f'<section id="{e(part.anchor)}"><h2>'
+            f'<span class="n">{number}.</span> {e(part.title)} <a class="top noprint" '
+            f'href="#contents">contents ↑</a></h2>{part.body}</section>')
+
+
+def render_html(report: DiffReport) -> str:
+    """The whole report as one HTML document (the meeting pack)."""
+    found = parts(report)
+    body = [_cover(report), _contents(found)]
+    body += [_part_html(k, part) for k, part in enumerate(found, start=1)]
+    body.append(f"<footer>echri {e(__version__)} · {e(fmt.title(report))} · "
+                f"{e(fmt.LEGEND)}</footer>")
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(fmt.title(report))}</title><style>{CSS}</style></head><body>"

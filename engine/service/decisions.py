@@ -83,7 +83,7 @@ def decide(state: ServiceState, case: Any, options: Mapping[str, Any],
     record = None
     if state.writer is not None and state.masker is not None:
         record = build_record(decision_id=decision_id, case=case,
-                              masked_case=state.masker.mask(case),
+                              masked_case=state.masker.mask(case, store.listed_names()),
                               masking=state.masker.describe(), decision=decision.to_dict(),
                               latency_ms=latency, source=source, request_id=request_id)
     return Decided(decision_id, decision, _contract_version(case), record)

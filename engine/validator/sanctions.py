@@ -4,9 +4,10 @@ The lint for a regime that ended before the version takes effect is `regime-expi
 engine/validator/lint.py.
 
 Every id a regime names is defined by the version: target countries (destinations.yaml),
-categories, control entries (of the control-list grammar, and equal to, a prefix of or an
-extension of an entry the version maps), end-use purposes and end-user types. The legal
-act's source is checked with every other citation (xref `check_sources`).
+categories, control entries (of the control-list grammar, ECCN-style or regime-qualified as
+`eu_2019_125:II`, and equal to, a prefix of or an extension of an entry the version maps),
+end-use purposes and end-user types. The legal act's source is checked with every other
+citation (xref `check_sources`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 
 from engine.diagnostics import Diagnostic, suggest
-from engine.model import CONTROL_ENTRY, canonical_entry
+from engine.model import canonical_entry
 from engine.validator.context import Context, Entry
+from engine.validator.entries import invalid_entry
 
 
 def regimes(ctx: Context) -> list[Entry]:
@@ -42,10 +44,9 @@ def _control_entries(entry: Entry, ctx: Context, who: str) -> Iterator[Diagnosti
     for i, raw in enumerate((entry.data.get("restricts") or {}).get("control_entries") or ()):
         value = canonical_entry(str(raw))
         path = ("restricts", "control_entries", i)
-        if not CONTROL_ENTRY.fullmatch(value):
-            yield entry.error(path, "invalid-entry",
-                              f"{who}: `{raw}` is not a control-list entry",
-                              help="expected a form such as `5A001.j` (ASCII)")
+        problem = invalid_entry(entry, path, raw, who)
+        if problem is not None:
+            yield problem
         elif not _related(value, mapped):
             yield entry.error(path, "unknown-ref",
                               f"{who} refers to unknown control entry `{value}`",

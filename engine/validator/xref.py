@@ -22,7 +22,9 @@ from engine.facts import BAND_FACTS, FACTS, TEMPLATE_EXTRAS
 from engine.loader import JsonPath
 from engine.model import UNKNOWN_BAND, canonical_entry, raw_definitions
 from engine.validator.context import Context, Entry, entries
+from engine.validator.entries import check_entry_grammar
 from engine.validator.evidence import check_inheritance
+from engine.validator.implicated import check_implicated
 from engine.validator.sanctions import check_sanctions
 
 Check = Callable[[Context], Iterable[Diagnostic]]
@@ -46,6 +48,7 @@ VOCABULARIES: dict[str, tuple[str, JsonPath]] = {
     "assurance": ("assurances", ("assurances",)),
     "licence condition": ("assurances", ("license_conditions",)),
     "sanctions regime": ("sanctions", ("regimes",)),
+    "implicated party": ("implicated_parties", ("parties",)),
 }
 
 
@@ -292,6 +295,7 @@ XREF_CHECKS: dict[str, Check] = {
     "sources": check_sources,
     "categories": check_categories,
     "control-entries": check_control_entries,
+    "entry-grammar": check_entry_grammar,  # engine/validator/entries.py
     "bands": check_bands,
     "destinations": check_destinations,
     "destination-factors": check_destination_factors,
@@ -301,6 +305,7 @@ XREF_CHECKS: dict[str, Check] = {
     "fields": check_fields,
     "templates": check_templates,
     "sanctions": check_sanctions,  # engine/validator/sanctions.py
+    "implicated-parties": check_implicated,  # engine/validator/implicated.py
 }
 
 

@@ -1,0 +1,203 @@
+"""The HTML meeting pack: `echri diff OLD NEW --format html`, checked in as docs/meeting-pack.html.
+
+The checked-in pack must be what `make meeting-pack` makes now (the versions are read from
+the Makefile, the pack regenerated with the same command through the CLI runner). The pack
+puts what matters first (loosened decisions, rule changes) and the destination data last,
+with the score-only destinations in one compact table, and prints on A4.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.diff import diff_versions, load_pair, read_jsonl, render
+from engine.diff.bands import BandChange
+from engine.diff.html_structure import score_only, split_destinations
+from engine.diff.report import DiffReport
+from engine.diff.structural import ElementChange, FieldChange, Section, StructuralDiff
+from tests.data.diff.demo import cases, write_new, write_old
+from tests.test_diff_reports import parse
+from tests.test_injection import EVIL, hostile_report
+
+ROOT = Path(__file__).resolve().parent.parent
+PACK = ROOT / "docs" / "meeting-pack.html"
+ORDER = ("summary", "contents", "loosened", "rules", "tightened", "reasons", "overview",
+         "policy", "declared", "destinations", "score-only")
+
+
+def make_variables() -> dict[str, str]:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    found = dict(re.findall(r"^(MP_OLD|MP_NEW) \?= (\S+)$", text, re.MULTILINE))
+    assert set(found) == {"MP_OLD", "MP_NEW"}, "the Makefile sets MP_OLD and MP_NEW"
+    recipe = re.search(r"^meeting-pack:.*\n\t(.*)$", text, re.MULTILINE)
+    assert recipe is not None, "the Makefile has a meeting-pack target"
+    assert recipe.group(1) == ("$(BIN)/echri diff $(MP_OLD) $(MP_NEW) --format html "
+                               "--output docs/meeting-pack.html")
+    return found
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The pack as `make meeting-pack` would write it now (run from the repository root)."""
+    variables = make_variables()
+    out = tmp_path_factory.mktemp("pack") / "meeting-pack.html"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        result = CliRunner().invoke(main, ["diff", variables["MP_OLD"], variables["MP_NEW"],
+                                           "--format", "html", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    yield out.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The pack of 2025.1 → 2026.1, which has every part (destination data and score-only
+    rows included), for the structure tests; the checked-in pack may lack some parts."""
+    out = tmp_path_factory.mktemp("rich") / "pack.html"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        result = CliRunner().invoke(main, ["diff", "echri-baseline@2025.1",
+                                           "echri-baseline@2026.1", "--format", "html",
+                                           "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    yield out.read_text(encoding="utf-8")
+
+
+def test_checked_in_meeting_pack_is_up_to_date(generated: str) -> None:
+    assert PACK.exists(), "docs/meeting-pack.html is missing: run `make meeting-pack`"
+    assert PACK.read_bytes() == generated.encode("utf-8"), \
+        "docs/meeting-pack.html is stale: run `make meeting-pack` and commit the result"
+
+
+def test_what_matters_comes_first(rich: str) -> None:
+    positions = [rich.find(f'id="{anchor}"') for anchor in ORDER]
+    assert all(p >= 0 for p in positions), dict(zip(ORDER, positions, strict=True))
+    assert positions == sorted(positions)
+    assert rich.find('id="kind-rules"') < rich.find('id="kind-categories"') \
+        < rich.find('id="bands"') < rich.find('id="kind-destinations"')
+
+
+def test_contents_link_to_every_part(rich: str) -> None:
+    page = parse(rich)
+    ids = {v for _, k, v in page.attrs if k == "id"}
+    hrefs = {v for _, k, v in page.attrs if k == "href"}
+    assert hrefs and all(h and h.startswith("#") and h[1:] in ids for h in hrefs)
+    nav = re.search(r'<nav id="contents".*?</nav>', rich)
+    assert nav is not None
+    listed = re.findall(r'<a href="#([^"]+)">', nav.group(0))
+    sections = [v for tag, k, v in page.attrs if tag == "section" and k == "id"]
+    assert listed == [s for s in sections if s != "summary"]
+    assert page.unclosed == [] and page.stack == []
+
+
+def test_score_only_destinations_share_one_compact_table(rich: str) -> None:
+    start, end = rich.find('id="kind-destinations"'), rich.find('id="score-only"')
+    full = rich[start:end]
+    bands = re.search(r'id="bands".*?</table>', rich, re.DOTALL)
+    moved = set(re.findall(r"<tr><td><code>([A-Z]{2})</code>", bands.group(0) if bands else ""))
+    rows = re.findall(r"<tbody>(.*?)</tbody>", full)
+    assert rows, "destinations with factor or status changes keep their rows"
+    for element in rows:
+        code = re.search(r"</span> <code>([^<]*)</code>", element)
+        fields = re.findall(r'<td class="f"><code>([^<]*)</code>', element)
+        assert code is not None
+        assert fields != ["freedom_house.score"] or code.group(1) in moved, element[:200]
+    compact = re.search(r'id="score-only".*?</table>', rich[end - 4:], re.DOTALL)
+    assert compact is not None
+    listed = re.findall(r"<td><code>([A-Z]{2})</code></td>", compact.group(0))
+    assert len(listed) > 50 and listed == sorted(listed)
+    counted = re.search(r'id="score-only">[^<]*<span class="counts">(\d+) destination', rich)
+    assert counted is not None and int(counted.group(1)) == len(listed)
+    assert rich.rfind("<table") == rich.find('<table class="scores"')  # the last one
+
+
+def test_cover_names_versions_digests_dates_and_counts(rich: str) -> None:
+    cover = rich[rich.find('id="summary"'):rich.find('id="contents"')]
+    assert len(re.findall(r"sha256:[0-9a-f]{64}", cover)) == 2
+    assert "2025-01-01 to 2025-12-31" in cover and "from 2026-01-01" in cover
+    for label in ("rules added", "rules removed", "rules changed", "decisions loosened",
+                  "decisions tightened"):
+        assert f"<div>{label}</div>" in cover, label
+    assert 'class="transitions"' in cover  # the chart of changed decisions
+
+
+def test_pack_prints_on_a4(rich: str) -> None:
+    style = parse(rich).style
+    page = re.search(r"@page\s*{[^}]*size:\s*A4", style)
+    assert page is not None
+    assert "counter(page)" in style and "@media print" in style
+    assert "thead { display: table-header-group; }" in style
+    assert "break-inside: avoid" in style and ".noprint { display: none" in style
+    assert 'class="top noprint"' in rich
+    assert not re.search(r"https?://|@import|url\(|<script|<link|<img", rich)
+
+
+# ---------------------------------------------------------------- small reports
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DiffReport:
+    monkeypatch.chdir(tmp_path)
+    write_old(tmp_path / "pol")
+    write_new(tmp_path / "pol")
+    old, new = load_pair("demo@2026.1", "demo@2026.2", Path("pol"))
+    return diff_versions(old, new, read_jsonl([json.dumps(c) for c in cases()], "cases"))
+
+
+def test_demo_pack_is_deterministic_and_ordered(demo: DiffReport) -> None:
+    html = render(demo, "html")
+    assert html == render(demo, "html")
+    assert html.find('id="loosened"') < html.find('id="rules"') < html.find('id="tightened"') \
+        < html.find('id="destinations"')
+    chart = re.search(r'<svg[^>]*class="transitions".*?</svg>', html)
+    assert chart is not None
+    labels = re.findall(r'text-anchor="end">([^<]*)</text>', chart.group(0))
+    assert labels[0] == "deny → approve"  # loosened first
+
+
+def score(code: str, *extra: FieldChange) -> ElementChange:
+    return ElementChange(code, "changed", code, (
+        FieldChange("freedom_house.score", "70", "68"), *extra,
+        FieldChange("freedom_house.source", "fh-1", "fh-2", provenance=True)))
+
+
+def test_score_only_means_score_alone_and_no_band_move() -> None:
+    moved = frozenset({"BR"})
+    plain, status = score("AD"), score("FJ", FieldChange("freedom_house.status", "free",
+                                                         "partly_free"))
+    factor = score("IT", FieldChange("factors", added=("misuse",)))
+    section = Section("destinations", "Destinations", (plain, status, factor, score("BR")))
+    assert [score_only(c, moved) for c in section.changes] == [True, False, False, False]
+    rest, scores = split_destinations(section, moved)
+    assert scores == (plain,) and [c.id for c in rest.changes] == ["FJ", "IT", "BR"]
+    band = BandChange("BR", "Brazil", "low", "elevated", ("freedom score: 70 → 68",))
+    report = dataclasses.replace(hostile_report(), structural=StructuralDiff((section,), (band,)))
+    html = render(report, "html")
+    assert '<td><code>AD</code></td><td>AD</td><td>70 → 68 <span class="delta">−2</span></td>' \
+        in html
+    assert html.count('<td class="f"><code>freedom_house.score</code>') == 3  # FJ, IT, BR
+
+
+def test_hostile_text_stays_text_in_the_pack() -> None:
+    html = render(hostile_report(), "html")
+    page = parse(html)
+    assert not {"script", "img", "iframe", "object", "link"} & set(page.tags)
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert all(v is None or v.startswith("#") for _, k, v in page.attrs if k == "href")
+    assert page.unclosed == [] and page.stack == []
+    assert EVIL.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in html
+
+
+def test_replay_pack_has_no_structural_parts() -> None:
+    report = dataclasses.replace(hostile_report(), mode="replay", structural=None)
+    html = render(report, "html")
+    sections = re.findall(r'<section id="([^"]+)"', html)
+    assert sections == ["summary", "loosened", "tightened", "reasons", "overview", "declared"]
