@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # GCC 14 rejects durable-rules' C sources without this (incompatible pointer types).
 export CFLAGS ?= -Wno-error=incompatible-pointer-types
 
-.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay test-slow differential fuzz load report-check decision-space meeting-pack clean venv
+.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay test-slow differential fuzz load report-check decision-space meeting-pack schemas clean venv analyze bench-analysis
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -45,6 +45,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_batch.py
 	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_analysis.py
+	$(BIN)/python bench/bench_screening.py
+
+bench-analysis: $(STAMP)
+	$(BIN)/python bench/bench_analysis.py
 
 bench-replay: $(STAMP)
 	$(BIN)/python bench/bench_replay.py
@@ -53,6 +58,15 @@ bench-replay: $(STAMP)
 # several workers, a served bundle, decisions under other hash seeds.
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
+
+# Symbolic analysis (z3, engine/analysis/; README, Proofs): what 2027.1 changes against
+# 2026.1 (regions and witnesses), the shipped invariants, and never-firing/shadowed/
+# duplicate rules. About 1.5 minutes on 2 cores, so not part of `test`; `rules` reports the
+# shadowed rules of 2027.1 and exits 1, which this target does not treat as a failure.
+analyze: $(STAMP)
+	$(BIN)/echri analyze compare echri-baseline@2026.1 echri-baseline@2027.1 --max-regions 10
+	$(BIN)/echri analyze check echri-baseline@2027.1 --invariants analysis/invariants.yaml
+	-$(BIN)/echri analyze rules echri-baseline@2027.1
 
 # Both backends on 20,000 generated cases per policy (make test runs 2,000).
 differential: $(STAMP)
@@ -93,6 +107,11 @@ MP_OLD ?= echri-baseline@2026.1
 MP_NEW ?= echri-baseline@2027.1
 meeting-pack: $(STAMP)
 	$(BIN)/echri diff $(MP_OLD) $(MP_NEW) --format html --output docs/meeting-pack.html
+
+# Editor schemas per policy version (schemas/generated/, engine/editor/); a test runs
+# `echri schema generate --check`, so they cannot go stale.
+schemas: $(STAMP)
+	$(BIN)/echri schema generate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

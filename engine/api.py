@@ -24,6 +24,7 @@ from engine.compiler import CompiledPolicy, compile_policy, compiled_problems
 from engine.decision import Decision, decide, disagreement, engine_error
 from engine.diagnostics import Diagnostic, DiagnosticError, has_errors
 from engine.evaluator import BACKENDS, Backend
+from engine.registers.model import RegisterSet
 from engine.repository import find_version_dirs, load_version_source
 
 log = logging.getLogger("echri")
@@ -61,6 +62,8 @@ class PolicyStore:
 
     versions: dict[str, dict[str, CompiledPolicy]]
     _local: threading.local = field(default_factory=threading.local)
+    # register set every case is screened against (engine/registers/); None: no screening
+    registers: RegisterSet | None = None
 
     @property
     def policy_ids(self) -> list[str]:
@@ -157,16 +160,17 @@ class PolicyStore:
         policy = self.select(case, policy_version, policy_id)
         engine = self.backend(policy, backend)
         if not self_check:
-            return evaluate_with(policy, engine, case)
+            return evaluate_with(policy, engine, case, self.registers)
         other = self.backend(policy, next(b for b in SELF_CHECK_PAIR if b != backend)
                              if backend in SELF_CHECK_PAIR else "python")
-        return evaluate_checked(policy, engine, other, case)
+        return evaluate_checked(policy, engine, other, case, self.registers)
 
 
-def evaluate_with(policy: CompiledPolicy, engine: Backend, case: Mapping[str, Any]) -> Decision:
+def evaluate_with(policy: CompiledPolicy, engine: Backend, case: Mapping[str, Any],
+                  registers: RegisterSet | None = None) -> Decision:
     """Evaluate a contract-valid case; any exception becomes a fail-closed decision."""
     try:
-        normalized = normalize(case, policy)
+        normalized = normalize(case, policy, registers)
         hits = engine.evaluate(normalized)
         return decide(policy, normalized, hits, engine.name)
     except Exception as exc:  # fail closed: never let an error approve or vanish
@@ -189,14 +193,14 @@ def _case_id(case: Mapping[str, Any]) -> str:
 
 
 def evaluate_checked(policy: CompiledPolicy, engine: Backend, other: Backend,
-                     case: Mapping[str, Any]) -> Decision:
+                     case: Mapping[str, Any], registers: RegisterSet | None = None) -> Decision:
     """Decide with `engine`, checking its hits against `other`'s on the same facts.
 
     A dropped or extra hit, or a hit for other items, is a fail-closed `refer`
     (engine-error). The decision is built once, from hits both backends agree on.
     """
     try:
-        normalized = normalize(case, policy)
+        normalized = normalize(case, policy, registers)
         hits = engine.evaluate(normalized)
         check = other.evaluate(normalized)
         if hits != check:

@@ -24,10 +24,12 @@ from engine.compiler import destination_problem
 from engine.diagnostics import Diagnostic, DiagnosticError, suggest
 from engine.implicated import Match as ImplicatedMatch
 from engine.model import CONTROL_ENTRY, ENTRY_KINDS, UNKNOWN_BAND, canonical_entry, entry_regime
+from engine.registers import consult
 from engine.schemas import check_data, is_valid_fast, scan
 
 if TYPE_CHECKING:
     from engine.compiler import CompiledPolicy, DestinationInfo
+    from engine.registers.model import RegisterSet
 
 
 # Separates an item id from a view number in view keys; the case contract bans control
@@ -92,6 +94,8 @@ class NormalizedCase:
     views: tuple[ItemView, ...] = ()
     # the parties that match implicated-party entries (for `{implicated}` in messages)
     implicated: tuple[ImplicatedMatch, ...] = ()
+    # register screening (engine/registers/consult.py): None without registers
+    screening: consult.Screening | None = None
 
     def __post_init__(self) -> None:
         if not self.views:  # built by hand (tests, tools): one view per item as given
@@ -450,8 +454,10 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "M
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
-def normalize(data: Mapping[str, Any], policy: CompiledPolicy) -> NormalizedCase:
-    """Facts of a contract-valid case under one compiled policy version."""
+def normalize(data: Mapping[str, Any], policy: CompiledPolicy,
+              registers: RegisterSet | None = None) -> NormalizedCase:
+    """Facts of a contract-valid case under one compiled policy version (and a register
+    set to screen the parties against, engine/registers/)."""
     n = _Normalizer(policy, data)
     case = n.case_facts()
     items = tuple(n.item_facts(item, case) for item in data["items"])
@@ -472,8 +478,15 @@ def normalize(data: Mapping[str, Any], policy: CompiledPolicy) -> NormalizedCase
     # sanctions.targets, item.sanctions per view, case.sanctions (engine/sanctions.py)
     sanctions.annotate(policy.sanctions, str(data["submitted"]), case,
                        [(i.given_entries, i.views) for i in items])
+    # end_user.screening, parties.screening, screening.notices (engine/registers/consult.py)
+    screened = consult.annotate(registers, str(data["submitted"]), case,
+                                n.foreign_parties(data))
+    for i in items:
+        for facts in i.views or (i.facts,):
+            for name in consult.FACT_NAMES:
+                facts[name] = case[name]
     return NormalizedCase(str(data["case_id"]), str(data["submitted"]), case, items,
-                          tuple(n.unknown), implicated=n.implicated)
+                          tuple(n.unknown), implicated=n.implicated, screening=screened)
 
 
 def _views(items: tuple[ItemFacts, ...]) -> tuple[ItemView, ...]:

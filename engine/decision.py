@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import implicated, sanctions
 from engine.explain import explanation
+from engine.registers import consult
 from engine.version import __version__
 
 if TYPE_CHECKING:
@@ -32,6 +33,12 @@ BUILTIN_FINDINGS = {
     CATEGORY_CONFLICT: ("request_information",
                         "Declared category disagrees with the control entries"),
     UNMAPPED_ENTRY: ("request_information", "Control entries this policy does not map"),
+    # register screening (engine/registers/consult.py); only with a register set
+    consult.NO_UNDERCUT: ("refer", "Another Subscribing State denied an essentially "
+                                   "identical transaction: consultation required"),
+    consult.SCREENING_MATCH: ("refer", "A party matches a register entry"),
+    consult.SCREENING_REVIEW: ("request_information",
+                               "A party resembles a register entry: review the match"),
 }
 APPROVALS = ("approve", "approve_with_conditions")
 
@@ -65,6 +72,9 @@ class Decision:
     information_requests: tuple[Mapping[str, str], ...] = ()
     explanation: str = ""
     engine_version: str = field(default=__version__)
+    # provenance of the register set screened against (id, kind, version, digest); the
+    # key is left out of the JSON without registers, so those decisions are unchanged
+    registers: tuple[Mapping[str, str], ...] = ()
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -82,7 +92,7 @@ class Decision:
             "missing_assurances": list(self.missing_assurances),
             "information_requests": [dict(r) for r in self.information_requests],
             "explanation": self.explanation,
-        }
+        } | ({"registers": [dict(r) for r in self.registers]} if self.registers else {})
 
     def to_json(self, indent: int | None = None) -> str:
         """Canonical JSON: byte-identical for the same case and policy version."""
@@ -226,6 +236,18 @@ def _classification_findings(policy: CompiledPolicy, case: NormalizedCase) -> li
     return out
 
 
+def _screening_findings(case: NormalizedCase) -> list[Finding]:
+    """No-undercut consultation, register matches and near matches (engine/registers/)."""
+    entries = frozenset(e for i in case.items for e in i.given_entries)
+    out = []
+    for rule, message in consult.findings(case.screening, case.facts.get("destination"),
+                                          case.facts.get("case.categories", frozenset()),
+                                          entries):
+        outcome, title = BUILTIN_FINDINGS[rule]
+        out.append(Finding(rule, outcome, title, message, ("coc-3",), (), case.item_ids))
+    return out
+
+
 def _sorted(policy: CompiledPolicy, findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: (_rank(policy, f.outcome), f.rule)))
 
@@ -254,6 +276,7 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
     if case.unknown:
         findings.append(_unknown_finding(case.unknown, case.item_ids))
     findings.extend(_classification_findings(policy, case))
+    findings.extend(_screening_findings(case))
     outcome = _combine(policy, findings)
     missing = sorted(required - set(case.facts.get("assurances", ())))
     if missing or requests:
@@ -270,7 +293,8 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
         policy={"id": policy.id, "version": policy.version, "digest": policy.digest},
         backend=backend, findings=_sorted(policy, findings), conditions=attached,
         required_assurances=tuple(sorted(required)), missing_assurances=tuple(missing),
-        information_requests=tuple({"field": k, "request": v} for k, v in sorted(requests.items())))
+        information_requests=tuple({"field": k, "request": v} for k, v in sorted(requests.items())),
+        registers=case.screening.provenance if case.screening is not None else ())
     return _with_explanation(decision, explanation(decision, policy))
 
 

@@ -148,6 +148,14 @@ FACTS: dict[str, FactSpec] = {
            "the statuses of the implicated-party entries any foreign party matches"),
         _f("implicated.parties", SET, "implicated_parties",
            "ids of the implicated-party entries some foreign party matches"),
+        # screening against the registers (--registers DIR, engine/registers/)
+        _f("end_user.screening", SET, "screening_kinds",
+           "restricted, implicated, denied or near_match: the kinds of register entries the "
+           "end user matches (empty without registers)"),
+        _f("parties.screening", SET, "screening_kinds",
+           "the kinds of register entries any foreign party matches"),
+        _f("screening.notices", SET, None,
+           "ids of the active denial notices a foreign party matches"),
     )
 }
 

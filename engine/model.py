@@ -34,6 +34,8 @@ UNKNOWN_BAND = "unknown"
 # What an implicated party's match says (engine/implicated.py): on a restricted-party list,
 # publicly attributed only, or listed once and removed on or before the case's date.
 IMPLICATED_STATUSES = ("designated", "attributed", "delisted")
+# match kinds of register screening (engine/registers/screening.py)
+SCREENING_KINDS = ("restricted", "implicated", "denied", "near_match")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +244,7 @@ def vocabularies(p: Policy) -> dict[str, frozenset[str]]:
         "sanctions": frozenset(p.sanctions),
         "implicated_parties": frozenset(p.implicated),
         "implicated_statuses": frozenset(IMPLICATED_STATUSES),
+        "screening_kinds": frozenset(SCREENING_KINDS),
         "payment_methods": frozenset(PAYMENT_METHODS),
         "payers": frozenset(PAYERS),
         "currencies": CURRENCIES,

@@ -34,6 +34,8 @@ import yaml
 from engine.api import DEFAULT_BACKEND
 from engine.compiler import CompiledPolicy, compile_policy
 from engine.diagnostics import Diagnostic, DiagnosticError, has_errors
+from engine.editor import generate as generate_editor_schemas
+from engine.editor.modelines import generated_dir, point_modelines
 from engine.model import Policy
 from engine.repository import (
     file_checksums,
@@ -182,7 +184,23 @@ def new_version(policy_dir: Path, new: str, source: str,
     path.write_text(text, encoding="utf-8")
     _check_meta(path, {"version": version, "status": "draft", "effective_from": start,
                        "derived_from": old_version}, absent=("effective_until",))
+    draft_editor_schemas(policy_dir, pid, version, new_dir)
     return new_dir
+
+
+def draft_editor_schemas(policy_dir: Path, pid: str, version: str, new_dir: Path) -> None:
+    """Point a draft's modelines at its generated editor schemas and write them.
+
+    Only in a repository layout, where `schemas/` sits next to the policies (what the
+    relative modelines assume); see engine/editor/modelines.py.
+    """
+    root = policy_dir.resolve().parent
+    if not (root / "schemas").is_dir():
+        return
+    point_modelines(new_dir, generated_dir(root, pid, version))
+    draft, _ = validate_version(load_version_source(new_dir), lint=False)
+    if draft is not None:
+        generate_editor_schemas([draft], root / "schemas" / "generated")
 
 
 # ---------------------------------------------------------------- release

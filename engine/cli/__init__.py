@@ -17,6 +17,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from engine.cli import analyze as _analyze
     from engine.cli import bundle as _bundle
     from engine.cli import diff as _diff
     from engine.cli import evaluate as _evaluate
@@ -30,8 +31,15 @@ def _register() -> None:
     for command in (_validate.validate, _evaluate.evaluate, _evaluate.explain,
                     _test.run_fixtures_command, _diff.diff, _diff.replay,
                     _version.version, _serve.serve, _log.log_group,
-                    _bundle.bundle_group, _review.review_group):
+                    _bundle.bundle_group, _review.review_group,
+                    _analyze.analyze_group):
         main.add_command(command)
+    from engine.cli import schema as _schema  # editor schemas (engine/editor/)
+    main.add_command(_schema.schema_group)
+    from engine.cli import stats as _stats  # meeting statistics (engine/stats/)
+    main.add_command(_stats.stats)
+    from engine.cli import notices as _notices  # information exchange (engine/registers/)
+    main.add_command(_notices.notices_group)
 
 
 _register()

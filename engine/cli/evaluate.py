@@ -22,6 +22,7 @@ from engine.api import (
 from engine.batch import INTERNAL, run_batch
 from engine.cases import CaseError
 from engine.cli.log import log_options, open_log_writer
+from engine.cli.notices import attach, registers_option
 from engine.decision import Decision
 from engine.decisionlog.batchlog import BatchLogger
 from engine.diagnostics import Diagnostic, format_text
@@ -172,6 +173,7 @@ def _batch(store: PolicyStore, path: str, options: dict[str, Any], jobs: int,
               show_default=True, metavar="N",
               help="Longest --batch line; a longer one gets a `line too large` error record.")
 @policy_options
+@registers_option
 @click.option("--log", "log_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, metavar="DIR",
               help="With --batch: append each decision to the decision log in DIR.")
@@ -179,7 +181,7 @@ def _batch(store: PolicyStore, path: str, options: dict[str, Any], jobs: int,
 def evaluate(case: str | None, batch: str | None, fmt: str, jobs: int, max_line_bytes: int,
              policy_dir: Path, policy_version: str | None, policy_id: str | None,
              backend: str, self_check: bool, log_dir: Path | None = None,
-             **log_settings: Any) -> None:
+             registers_dir: Path | None = None, **log_settings: Any) -> None:
     """Decide a licence case (CASE.json, CASE.yaml or - for stdin).
 
     With --batch, one output line per input line, in order, each with its `line` number: the
@@ -194,7 +196,7 @@ def evaluate(case: str | None, batch: str | None, fmt: str, jobs: int, max_line_
         raise click.UsageError("give either CASE or --batch FILE.jsonl")
     if log_dir is not None and batch is None:
         raise click.UsageError("--log needs --batch")
-    store = load_store(policy_dir)
+    store = attach(load_store(policy_dir), registers_dir)
     options = {"policy_version": policy_version, "policy_id": policy_id, "backend": backend,
                "self_check": self_check}
     if batch is not None:
@@ -221,10 +223,11 @@ def _batch_logger(log_dir: Path | None, batch: str,
 @click.command()
 @click.argument("case")
 @policy_options
+@registers_option
 def explain(case: str, policy_dir: Path, policy_version: str | None, policy_id: str | None,
-            backend: str, self_check: bool) -> None:
+            backend: str, self_check: bool, registers_dir: Path | None = None) -> None:
     """Decide a case and print the explanation for a person (= evaluate --format text)."""
-    store = load_store(policy_dir)
+    store = attach(load_store(policy_dir), registers_dir)
     options = {"policy_version": policy_version, "policy_id": policy_id, "backend": backend,
                "self_check": self_check}
     _single(store, case, options, "text")

@@ -83,6 +83,9 @@ def _check_bundle(bundle: Path | None, verify_key: Path | None) -> tuple[Path, P
               help="Serve the policies of this signed bundle (instead of --policy-dir).")
 @click.option("--verify-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Ed25519 public key (PEM) the bundle must be signed with.")
+@click.option("--registers", "registers_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, metavar="DIR",
+              help="Screen every party against the register set in DIR.")
 @click.option("--ssl-certfile", default=None, help="TLS certificate (uvicorn).")
 @click.option("--ssl-keyfile", default=None, help="TLS private key (uvicorn).")
 @click.option("--ssl-ca-certs", default=None,
@@ -95,7 +98,7 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
           mask: str, mask_paths: tuple[str, ...], mask_key_file: str | None,
           max_body_bytes: int, max_batch_bytes: int, max_batch_items: int,
           token_file: str | None, admin_token_file: str | None, bundle: Path | None,
-          verify_key: Path | None, ssl_certfile: str | None,
+          verify_key: Path | None, registers_dir: Path | None, ssl_certfile: str | None,
           ssl_keyfile: str | None, ssl_ca_certs: str | None, ssl_cert_reqs: int,
           log_level: str) -> None:
     """Serve decisions over HTTP (POST /v1/decisions; docs at GET /openapi.json).
@@ -127,7 +130,12 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
         max_body_bytes=max_body_bytes, max_batch_bytes=max_batch_bytes,
         max_batch_items=max_batch_items, token_file=token_file,
         admin_token_file=admin_token_file, bundle=str(bundle) if bundle else None,
-        verify_key=str(verify_key) if verify_key else None)
+        verify_key=str(verify_key) if verify_key else None,
+        registers=str(registers_dir.resolve()) if registers_dir else None)
+    if registers_dir is not None:  # a bad set is exit 2 here, not failing workers
+        from engine.cli.notices import load_or_exit
+
+        load_or_exit(registers_dir)
     os.environ[ENV_CONFIG] = config.to_json()
     import uvicorn
 

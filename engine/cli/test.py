@@ -9,6 +9,7 @@ import click
 
 from engine.api import DEFAULT_BACKEND, BackendUnavailable
 from engine.cli.evaluate import load_store
+from engine.cli.notices import attach, registers_option
 from engine.diagnostics import has_errors, suggest
 from engine.fixtures import CHANGED, ERROR, FAIL, RunOptions, RunReport, run
 from engine.reporters import REPORTERS, render_summary
@@ -101,11 +102,13 @@ def report_targets(specs: tuple[str, ...], output: Path | None
 @click.option("--update-rules", is_flag=True,
               help="With --update, list every rule that fires in `rules:` (by default the "
                    "asserted rules that still fire are kept and no rule is added).")
+@registers_option
 def run_fixtures_command(paths: tuple[Path, ...], policy_dir: Path, policy_version: str | None,
                          backend: str, select: tuple[str, ...], fail_on_empty: bool,
                          fmt: tuple[str, ...],
                          output: Path | None, coverage: bool, min_coverage: float | None,
-                         update: bool, force: bool, update_rules: bool) -> None:
+                         update: bool, force: bool, update_rules: bool,
+                         registers_dir: Path | None = None) -> None:
     """Run policy fixtures (PATH... files or folders, default: fixtures).
 
     Exit codes: 0 every fixture passed, 1 a fixture failed, a fixture run under
@@ -122,7 +125,7 @@ def run_fixtures_command(paths: tuple[Path, ...], policy_dir: Path, policy_versi
         if not DEFAULT_PATH.is_dir():
             raise click.UsageError(f"no `{DEFAULT_PATH}` folder here: give fixture PATHs")
         paths = (DEFAULT_PATH,)
-    store = load_store(policy_dir)
+    store = attach(load_store(policy_dir), registers_dir)
     if policy_version and not any(policy_version in v for v in store.versions.values()):
         known = sorted({v for versions in store.versions.values() for v in versions})
         raise click.UsageError(f"no policy has version `{policy_version}` "

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from engine.cli.notices import registers_option
 from engine.diagnostics import FORMATTERS, format_text
+from engine.registers import load_registers
 from engine.repository import PolicySearchError
 from engine.validator import NoPolicyVersions, render, validate_report
 
@@ -19,7 +21,9 @@ from engine.validator import NoPolicyVersions, render, validate_report
 @click.option("--no-lint", is_flag=True, help="Skip the lint checks (warnings).")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Policies root holding CHECKSUMS (default: two levels above each version).")
-def validate(paths: tuple[Path, ...], fmt: str, no_lint: bool, root: Path | None) -> None:
+@registers_option
+def validate(paths: tuple[Path, ...], fmt: str, no_lint: bool, root: Path | None,
+             registers_dir: Path | None = None) -> None:
     """Validate policy versions under PATH... (default: policies).
 
     Every version without errors is also compiled for each backend and decides one smoke
@@ -38,4 +42,9 @@ def validate(paths: tuple[Path, ...], fmt: str, no_lint: bool, root: Path | None
     output = render(report, fmt)
     if output:
         click.echo(output)
-    sys.exit(1 if report.diagnostics else 0)
+    # the register set (--registers DIR), reported after the policies in the same format
+    found = [] if registers_dir is None else load_registers(registers_dir)[1]
+    found = [d for d in found if not no_lint or d.severity == "error"]
+    if found:
+        click.echo(FORMATTERS[fmt](found))
+    sys.exit(1 if report.diagnostics or found else 0)

@@ -34,6 +34,7 @@ class ServiceConfig:
     admin_token_file: str | None = None  # enables POST /v1/admin/reload
     bundle: str | None = None  # a signed policy bundle, used instead of policy_dir
     verify_key: str | None = None  # its Ed25519 public key (PEM), required with bundle
+    registers: str | None = None  # register set to screen parties against (engine/registers/)
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:

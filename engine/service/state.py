@@ -55,8 +55,15 @@ def load_policies(config: ServiceConfig) -> tuple[PolicyStore, str]:
     reload picks up a replaced bundle, and refuses one that fails verification).
     """
     if config.bundle:
-        return load_bundle(Path(config.bundle), Path(config.verify_key or ""))
-    return load(config.policy_dir), str(config.policy_dir)
+        store, where = load_bundle(Path(config.bundle), Path(config.verify_key or ""))
+    else:
+        store, where = load(config.policy_dir), str(config.policy_dir)
+    if config.registers:  # an invalid set fails the start or the reload, like the policies
+        from engine.registers import load as load_registers
+
+        store.registers = load_registers(config.registers)
+        where += f", registers {config.registers}"
+    return store, where
 
 
 def load_bundle(bundle: Path, verify_key: Path) -> tuple[PolicyStore, str]:
