@@ -62,6 +62,7 @@ class PolicyStore:
 
     versions: dict[str, dict[str, CompiledPolicy]]
     _local: threading.local = field(default_factory=threading.local)
+    _listed: frozenset[str] | None = field(default=None, repr=False, compare=False)
     # register set every case is screened against (engine/registers/); None: no screening
     registers: RegisterSet | None = None
 
@@ -85,10 +86,13 @@ class PolicyStore:
     def listed_names(self) -> frozenset[str]:
         """The normalised names and aliases of every implicated-party entry of every loaded
         version: names of public, listed organisations, which the decision log leaves
-        unmasked so that a replay of a masked case still matches them."""
-        return frozenset(name for versions in self.versions.values()
-                         for compiled in versions.values()
-                         for entry in compiled.implicated for name in entry.names)
+        unmasked so that a replay of a masked case still matches them. Computed once per
+        store (the service asks for every decision; a reload builds a new store)."""
+        if self._listed is None:
+            self._listed = frozenset(name for versions in self.versions.values()
+                                     for compiled in versions.values()
+                                     for entry in compiled.implicated for name in entry.names)
+        return self._listed
 
     def get(self, version: str, policy_id: str | None = None) -> CompiledPolicy:
         pid = self._policy_id(policy_id)

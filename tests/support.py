@@ -135,6 +135,28 @@ def write_version(root: Path, files: dict[str, Any] | None = None,
     return path
 
 
+def validate_written(path: Path) -> list[Any]:
+    """Diagnostics of the version written at `path` (validation, then lints when it has no
+    error), with modelines added first; the demo destination table lists a few codes only,
+    so its diagnostics are left out."""
+    from engine.validator import validate_version
+    from engine.validator.context import Context
+    from engine.validator.lint import run_lints
+
+    modeline = "# yaml-language-server: $schema={depth}schemas/{kind}.schema.json\n"
+    for file in sorted(path.rglob("*.yaml")):
+        kind = "rules" if file.parent.name == "rules" else file.stem
+        depth = "../" * (len(file.relative_to(path).parts) + 2)
+        file.write_text(modeline.format(depth=depth, kind=kind)
+                        + file.read_text(encoding="utf-8"), encoding="utf-8")
+    src = load_version_source(path)
+    _, found = validate_version(src)
+    found = [d for d in found if not d.file.endswith("destinations.yaml")]
+    if not any(d.severity == "error" for d in found):  # lints run only without errors
+        found += run_lints(Context(src, build_policy(src)))
+    return found
+
+
 def compiled(root: Path, **kwargs: Any) -> CompiledPolicy:
     return compile_policy(build_policy(load_version_source(write_version(root, **kwargs))))
 

@@ -25,11 +25,8 @@ from engine.implicated import normalise_name
 from engine.model import build_policy
 from engine.repository import file_checksums, load_version_source, read_checksums
 from engine.runtime import DurableBackend
-from engine.validator import validate_version
-from engine.validator.context import Context
-from engine.validator.lint import run_lints
 from tests._factories import make_rule, random_rules, with_rules
-from tests.support import BASE, RULES, baseline_case, case, write_version
+from tests.support import BASE, RULES, baseline_case, case, validate_written, write_version
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = {"sources": [*BASE["sources.yaml"]["sources"],
@@ -81,7 +78,6 @@ IMPLICATED_RULES = [
           {"fact": "end_user.implicated", "contains": "delisted"}, "refer", "{implicated}"),
 ]
 FIRED = {r["id"] for r in IMPLICATED_RULES}
-MODELINE = "# yaml-language-server: $schema=../../../schemas/{kind}.schema.json\n"
 
 
 def files(parties: list[dict[str, Any]]) -> dict[str, Any]:
@@ -321,17 +317,7 @@ def _validate(tmp_path: Path, parties: list[dict[str, Any]],
               rules: list[dict[str, Any]] | None = None) -> tuple[list[Any], Path]:
     path = write_version(tmp_path, files(parties),
                          RULES + IMPLICATED_RULES if rules is None else rules)
-    for file in sorted(path.rglob("*.yaml")):
-        kind = "rules" if file.parent.name == "rules" else file.stem
-        depth = "../" * (len(file.relative_to(path).parts) + 2)
-        file.write_text(MODELINE.replace("../../../", depth).format(kind=kind)
-                        + file.read_text(encoding="utf-8"), encoding="utf-8")
-    src = load_version_source(path)
-    _, found = validate_version(src)
-    # the demo destination table lists a few codes only: leave its error out
-    found = [d for d in found if not d.file.endswith("destinations.yaml")]
-    if not any(d.severity == "error" for d in found):
-        found += run_lints(Context(src, build_policy(src)))
+    found = validate_written(path)
     return found, path
 
 

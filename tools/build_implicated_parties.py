@@ -28,13 +28,13 @@ re-runs the generator and compares bytes.
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import sys
 import unicodedata
 from pathlib import Path
 
 import yaml
+from build_destinations import read_csv  # the reference CSV reader of the destination builder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
@@ -117,12 +117,6 @@ def build_entry(row: dict[str, str], taken: set[str]) -> dict[str, object]:
     return entry
 
 
-def read_rows(reference: Path) -> list[dict[str, str]]:
-    """The rows of the reference table, cells stripped."""
-    with (reference / TABLE).open(encoding="utf-8", newline="") as handle:
-        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
-
-
 def render(rows: list[dict[str, str]]) -> str:
     """The whole generated file."""
     taken: set[str] = set()
@@ -138,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
     args = parser.parse_args(argv)
     target = POLICY_DIR / args.version / "implicated_parties.yaml"
-    text = render(read_rows(args.reference))
+    text = render(read_csv(args.reference, TABLE))
     if args.check:
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             print(f"{target}: error[stale]: not up to date, run tools/build_implicated_parties.py "

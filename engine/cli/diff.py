@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from engine.api import DEFAULT_BACKEND, BackendUnavailable
+from engine.cli.output import emit_text
 from engine.diagnostics import format_text
 from engine.diff import (
     FAIL_ON,
@@ -121,14 +122,7 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
 def _emit(report: DiffReport, fmt: str, output: Path | None, fail_on: str | None,
           strict: bool = False) -> None:
     text = render(report, fmt)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            _die(f"{output}: error[io-error]: cannot write the report: {exc.strerror or exc}")
-        click.echo(f"wrote {output}", err=True)
+    emit_text(text, output, "the report")
     for line in fail_on_lines(report, fail_on) + (strict_lines(report) if strict else []):
         click.echo(_printable(strip_controls(line)), err=True)
     failed = should_fail(report, fail_on) or (strict and bool(report.undeclared))

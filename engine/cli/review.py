@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from engine.api import BackendUnavailable
+from engine.cli.output import emit_text
 from engine.diagnostics import format_text
 from engine.diff import SourceError, load_pair
 from engine.repository import PolicySearchError
@@ -106,11 +107,4 @@ def decision_space_command(old: str, new: str, output: Path | None, check: bool,
     if check:
         assert output is not None
         _check(output, text, command)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _die(f"{output}: error[io-error]: cannot write the document: {exc.strerror or exc}")
-    click.echo(f"wrote {output}", err=True)
+    emit_text(text, output, "the document")

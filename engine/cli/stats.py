@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from engine.cli.evaluate import load_store
+from engine.cli.output import emit_text
 from engine.stats import RENDERERS, Selection, StatsError, aggregate, publish, read_verified
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -82,11 +83,4 @@ def stats(logs: tuple[Path, ...], year: int | None, date_from: str | None,
     for line in [*warnings, *aggregates.warnings]:
         click.echo(f"warning: {line}", err=True)
     text = RENDERERS[fmt](publish(aggregates, k))
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        click.echo(f"{output}: error[io-error]: cannot write: {exc.strerror or exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    emit_text(text, output, announce=False)
