@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # GCC 14 rejects durable-rules' C sources without this (incompatible pointer types).
 export CFLAGS ?= -Wno-error=incompatible-pointer-types
 
-.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay test-slow differential fuzz load report-check decision-space meeting-pack schemas clean venv analyze bench-analysis
+.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay test-slow differential fuzz load report-check decision-space meeting-pack meeting-pack-pdf schemas clean venv analyze bench-analysis
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -61,16 +61,23 @@ test-slow: $(STAMP)
 
 # Symbolic analysis (z3, engine/analysis/; README, Proofs): what 2027.1 changes against
 # 2026.1 (regions and witnesses), the shipped invariants, and never-firing/shadowed/
-# duplicate rules. About 1.5 minutes on 2 cores, so not part of `test`; `rules` reports the
-# shadowed rules of 2027.1 and exits 1, which this target does not treat as a failure.
+# duplicate rules (errors fail; the shadowed rules of 2027.1 that still matter are
+# warnings), then the `analysis` tests (distinct regions of 2026.1 → 2027.1, the 2027.1
+# rule classification). About 4 minutes on 2 cores, so not part of `test`.
 analyze: $(STAMP)
 	$(BIN)/echri analyze compare echri-baseline@2026.1 echri-baseline@2027.1 --max-regions 10
 	$(BIN)/echri analyze check echri-baseline@2027.1 --invariants analysis/invariants.yaml
-	-$(BIN)/echri analyze rules echri-baseline@2027.1
+	$(BIN)/echri analyze rules echri-baseline@2027.1
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m analysis tests/test_analysis.py
 
-# Both backends on 20,000 generated cases per policy (make test runs 2,000).
+# Both backends on about 20,000 generated cases per policy, every released baseline version
+# in its own period (make test runs about 2,000), and the SMT model against the engine on
+# 2,000 generated cases per version and 1,000 random points of the bounded space (make
+# test: 70 and 40). About 25 minutes on 2 cores; not part of `test`.
 differential: $(STAMP)
-	ECHRI_DIFF_SEEDS=1000 $(BIN)/pytest tests/test_differential.py
+	ECHRI_DIFF_SEEDS=1000 $(BIN)/pytest -n $(PYTEST_WORKERS) tests/test_differential.py
+	ECHRI_SMT_CASES=2000 ECHRI_SMT_POINTS=1000 $(BIN)/pytest -n $(PYTEST_WORKERS) \
+		tests/test_analysis.py -k "decide"
 
 # Schema-generated and mutated cases through every released version and both backends
 # (a few minutes on 2 cores); findings in .fuzz/findings.jsonl. Not part of `test`.
@@ -86,10 +93,16 @@ load: $(STAMP)
 	$(BIN)/python tools/loadgen.py --rates $(LOAD_RATES) --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS)
 
 # Renders the HTML diff report in headless Chromium (Debian package `chromium`) and writes
-# docs/report.png, the screenshot the README shows.
+# docs/report.png, the screenshot the README shows; then prints that report (2025.1 → 2026.1,
+# every part) and the checked-in meeting pack to A4 PDFs in build/ and checks them (A4 pages,
+# every section heading in order, running header and page X of Y on every page, nothing
+# wider than the page: tools/report_pdf.py), and runs the tests that need Chromium.
 report-check: $(STAMP)
 	@test -x /usr/bin/chromium || { echo "installing chromium (Debian)"; apt-get install -y -q chromium >/dev/null; }
-	$(BIN)/python tools/report_screenshot.py --output docs/report.png
+	$(BIN)/python tools/report_screenshot.py --output docs/report.png --html build/report-check.html
+	$(BIN)/python tools/report_pdf.py build/report-check.html --output build/report-check.pdf --check
+	$(BIN)/python tools/report_pdf.py docs/meeting-pack.html --output build/meeting-pack.pdf --check
+	$(BIN)/pytest -m browser tests/test_report_pdf.py
 
 # The decision-space review (docs/decision-space.md): outcome and decisive rule of every
 # category × end-user type × band × due diligence under DS_OLD and DS_NEW, changed cells
@@ -107,6 +120,12 @@ MP_OLD ?= echri-baseline@2026.1
 MP_NEW ?= echri-baseline@2027.1
 meeting-pack: $(STAMP)
 	$(BIN)/echri diff $(MP_OLD) $(MP_NEW) --format html --output docs/meeting-pack.html
+
+# The meeting pack printed for the meeting: build/meeting-pack.pdf (A4, running header with
+# both versions and digests, page X of Y), checked as in report-check. Needs Chromium, so not
+# part of `test`; the PDF is not checked in (build/ is ignored).
+meeting-pack-pdf: meeting-pack
+	$(BIN)/python tools/report_pdf.py docs/meeting-pack.html --output build/meeting-pack.pdf --check
 
 # Editor schemas per policy version (schemas/generated/, engine/editor/); a test runs
 # `echri schema generate --check`, so they cannot go stale.

@@ -63,6 +63,8 @@ class PolicyStore:
     versions: dict[str, dict[str, CompiledPolicy]]
     _local: threading.local = field(default_factory=threading.local)
     _listed: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _with_registers: tuple[RegisterSet, frozenset[str]] | None = field(
+        default=None, repr=False, compare=False)
     # register set every case is screened against (engine/registers/); None: no screening
     registers: RegisterSet | None = None
 
@@ -86,13 +88,21 @@ class PolicyStore:
     def listed_names(self) -> frozenset[str]:
         """The normalised names and aliases of every implicated-party entry of every loaded
         version: names of public, listed organisations, which the decision log leaves
-        unmasked so that a replay of a masked case still matches them. Computed once per
-        store (the service asks for every decision; a reload builds a new store)."""
+        unmasked so that a replay of a masked case still matches them, and the names of the
+        organisations of the register set's restricted and implicated lists (not persons).
+        Computed once per store (the service asks for every decision; a reload builds a
+        new store); the register part once per register set."""
         if self._listed is None:
             self._listed = frozenset(name for versions in self.versions.values()
                                      for compiled in versions.values()
                                      for entry in compiled.implicated for name in entry.names)
-        return self._listed
+        if self.registers is None:
+            return self._listed
+        cached = self._with_registers
+        if cached is None or cached[0] is not self.registers:
+            cached = self._with_registers = (
+                self.registers, self._listed | self.registers.organisation_names())
+        return cached[1]
 
     def get(self, version: str, policy_id: str | None = None) -> CompiledPolicy:
         pid = self._policy_id(policy_id)
@@ -154,20 +164,23 @@ class PolicyStore:
 
     def evaluate(self, case: Mapping[str, Any], *, policy_version: str | None = None,
                  policy_id: str | None = None, backend: str = DEFAULT_BACKEND,
-                 source: str | None = None, self_check: bool = False) -> Decision:
+                 source: str | None = None, self_check: bool = False,
+                 registers: RegisterSet | None = None) -> Decision:
         """Decide one case. Raises CaseError for contract violations (nothing decided).
 
         With `self_check`, the case is also decided by the other backend: when the two
-        decisions differ, the result is `refer` with an `engine-error` finding.
+        decisions differ, the result is `refer` with an `engine-error` finding. `registers`
+        screens this case against that set instead of the store's (a fixture's own set).
         """
         check_case(case, source)
         policy = self.select(case, policy_version, policy_id)
         engine = self.backend(policy, backend)
+        screen = registers if registers is not None else self.registers
         if not self_check:
-            return evaluate_with(policy, engine, case, self.registers)
+            return evaluate_with(policy, engine, case, screen)
         other = self.backend(policy, next(b for b in SELF_CHECK_PAIR if b != backend)
                              if backend in SELF_CHECK_PAIR else "python")
-        return evaluate_checked(policy, engine, other, case, self.registers)
+        return evaluate_checked(policy, engine, other, case, screen)
 
 
 def evaluate_with(policy: CompiledPolicy, engine: Backend, case: Mapping[str, Any],

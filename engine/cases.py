@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine import implicated, sanctions
-from engine.compiler import destination_problem
+from engine.compiler import derive_band, destination_problem
 from engine.diagnostics import Diagnostic, DiagnosticError, suggest
 from engine.implicated import Match as ImplicatedMatch
 from engine.model import CONTROL_ENTRY, ENTRY_KINDS, UNKNOWN_BAND, canonical_entry, entry_regime
@@ -72,6 +72,7 @@ class ItemFacts:
     given_entries: tuple[str, ...] = ()
     unmapped_entries: tuple[str, ...] = ()
     conflict: str | None = None
+    catch_all: tuple[str, ...] = ()  # catch-all grounds as declared, known or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,19 @@ class ItemView:
     item: str
     category: str | None
     facts: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """One foreign party's country profile: what explanations name as evidence."""
+
+    role: str  # end_user, consignee, intermediary, purchaser, previous_consignee
+    position: int  # 1-based among the parties of its role (consignees, intermediaries)
+    count: int  # parties of that role in the case
+    country: str | None  # a known country code, or None (not given or unknown)
+    band: str | None  # None when no country is given; `unknown` for an unknown code
+    factors: frozenset[str]
+    detail: str | None = None  # the intermediary's stated role
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +110,9 @@ class NormalizedCase:
     implicated: tuple[ImplicatedMatch, ...] = ()
     # register screening (engine/registers/consult.py): None without registers
     screening: consult.Screening | None = None
+    parties: tuple[Party, ...] = ()  # the foreign parties' profiles (engine/evidence.py)
+    # (factor, citation) of the destination factors shared risk notes add (registers)
+    shared: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.views:  # built by hand (tests, tools): one view per item as given
@@ -339,6 +356,26 @@ class _Normalizer:
         return [(role, _text(p.get("name")), known(p.get("country")))
                 for role, p in found if isinstance(p, Mapping) and p]
 
+    def profiles(self, d: Mapping[str, Any]) -> tuple[Party, ...]:
+        """The country profile of every foreign party, in contract order (no findings: the
+        facts pass reported unknown codes already)."""
+        groups = [("end_user", [_obj(d, "end_user")]), ("consignee", d.get("consignees") or ()),
+                  ("intermediary", d.get("intermediaries") or ()),
+                  ("purchaser", [_obj(d, "purchaser")]),
+                  ("previous_consignee", [_obj(_obj(d, "reexport"), "previous_consignee")])]
+        out = []
+        for role, entries in groups:
+            given = [e for e in entries if isinstance(e, Mapping) and e]
+            for k, e in enumerate(given, 1):
+                code = e.get("country")
+                dest = self.p.destinations.get(code) if isinstance(code, str) else None
+                band = dest.band if dest else (None if code is None else UNKNOWN_BAND)
+                detail = e.get("role") if role == "intermediary" else None
+                out.append(Party(role, k, len(given), dest.code if dest else None, band,
+                                 dest.factors if dest else frozenset(),
+                                 detail if isinstance(detail, str) else None))
+        return tuple(out)
+
     def trust(self, dest: DestinationInfo) -> None:
         """A destination entry the decision depends on must satisfy the compiled invariants."""
         problem = destination_problem(self.p, dest)
@@ -404,6 +441,11 @@ class _Normalizer:
         self.put(base, "item.value", _amount(item.get("value")))
         self.put(base, "item.quantity", _amount(item.get("quantity")))
         self.put(base, "item.description", _text(item.get("description")))
+        item_id = str(item["id"])
+        grounds = _unique(str(g) for g in item.get("catch_all") or ())
+        base["item.catch_all"] = frozenset(
+            g for g in grounds if self.vocab_id("items.catch_all", g, "catch_all_grounds",
+                                                (item_id,)))
         views = []
         for category in c.categories or (None,):
             f = dict(base)
@@ -415,9 +457,8 @@ class _Normalizer:
                 f["item.groups"] = frozenset(cat.groups)
                 f["item.risk"] = cat.risk
             views.append(f)
-        item_id = str(item["id"])
         return ItemFacts(item_id, views[0], c.categories[0] if c.categories else None,
-                         c.categories, tuple(views), c.given, c.unmapped, c.conflict)
+                         c.categories, tuple(views), c.given, c.unmapped, c.conflict, grounds)
 
 
 def _entry_kind(entries: Iterable[str]) -> str | None:
@@ -460,6 +501,11 @@ def normalize(data: Mapping[str, Any], policy: CompiledPolicy,
     set to screen the parties against, engine/registers/)."""
     n = _Normalizer(policy, data)
     case = n.case_facts()
+    # factors that active risk notes of the register set add to the destination
+    shared = consult.shared_factors(registers, str(data["submitted"])[:10],
+                                    case.get("destination"), policy.vocab["factors"])
+    if shared:
+        _share(policy, case, shared)
     items = tuple(n.item_facts(item, case) for item in data["items"])
     values = [i.facts.get("item.value") for i in items]
     if all(v is not None for v in values):
@@ -469,9 +515,11 @@ def normalize(data: Mapping[str, Any], policy: CompiledPolicy,
         if declared is not None:  # both rounded to cents: equal when they agree to the cent
             case["case.value_mismatch"] = declared != total
     case["case.categories"] = frozenset(c for i in items for c in i.categories)
+    case["case.catch_all"] = frozenset(g for i in items for g in i.facts["item.catch_all"])
     for i in items:  # case facts computed from items are visible to item rules too
         for facts in i.views:
             facts["case.categories"] = case["case.categories"]
+            facts["case.catch_all"] = case["case.catch_all"]
             for name in ("case.total_value", "case.value_mismatch"):
                 if name in case:
                     facts[name] = case[name]
@@ -486,7 +534,22 @@ def normalize(data: Mapping[str, Any], policy: CompiledPolicy,
             for name in consult.FACT_NAMES:
                 facts[name] = case[name]
     return NormalizedCase(str(data["case_id"]), str(data["submitted"]), case, items,
-                          tuple(n.unknown), implicated=n.implicated, screening=screened)
+                          tuple(n.unknown), implicated=n.implicated, screening=screened,
+                          parties=n.profiles(data), shared=shared)
+
+
+def _share(policy: CompiledPolicy, case: dict[str, Any],
+           shared: tuple[tuple[str, str], ...]) -> None:
+    """Shared factors join the destination's; the band is derived again and never falls
+    below the version's own band for the destination (a band rule may test an absence)."""
+    factors = case["destination.factors"] | {f for f, _ in shared}
+    facts = {k: case[k] for k in ("destination.freedom_status", "destination.freedom_score")
+             if k in case} | {"destination.factors": factors}
+    band, bands = derive_band(policy.policy, facts), policy.policy.bands
+    case["destination.factors"] = factors
+    if band in bands and case["destination.band"] in bands and \
+            bands.index(band) < bands.index(case["destination.band"]):
+        case["destination.band"] = band
 
 
 def _views(items: tuple[ItemFacts, ...]) -> tuple[ItemView, ...]:

@@ -46,6 +46,8 @@ class DestinationInfo:
     factors: frozenset[str]
     freedom_status: str | None
     freedom_score: int | None
+    # (factor id, citation) of every factor, inherited ones included: explanations cite them
+    evidence: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,8 @@ def compile_destinations(policy: Policy) -> dict[str, DestinationInfo]:
         if d.freedom_score is not None:
             facts["destination.freedom_score"] = d.freedom_score
         out[code] = DestinationInfo(code, d.name, derive_band(policy, facts), factors,
-                                    d.freedom_status, d.freedom_score)
+                                    d.freedom_status, d.freedom_score,
+                                    inherited_evidence(policy, code))
     return out
 
 
@@ -191,6 +194,16 @@ def inherits_chain(policy: Policy, code: str) -> list[str]:
             d.inherits_from is not None and d.inherits_from not in chain:
         chain.append(d.inherits_from)
     return chain
+
+
+def inherited_evidence(policy: Policy, code: str) -> tuple[tuple[str, str], ...]:
+    """(factor, citation) of a destination's factors; an inherited one names its sovereign."""
+    out: dict[str, str] = {}
+    for c in inherits_chain(policy, code):
+        if c in policy.destinations:
+            for factor, cite in policy.destinations[c].evidence:
+                out.setdefault(factor, cite if c == code else f"inherited from {c}: {cite}")
+    return tuple(sorted(out.items()))
 
 
 def inherited_factors(policy: Policy, code: str) -> frozenset[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from engine import implicated, sanctions
+from engine import catch_all, evidence, implicated, sanctions
 from engine.explain import explanation
 from engine.registers import consult
 from engine.version import __version__
@@ -39,6 +39,9 @@ BUILTIN_FINDINGS = {
     consult.SCREENING_MATCH: ("refer", "A party matches a register entry"),
     consult.SCREENING_REVIEW: ("request_information",
                                "A party resembles a register entry: review the match"),
+    # a declared catch-all ground (engine/catch_all.py): never approved by the engine
+    catch_all.CATCH_ALL: ("refer", "Non-listed item under a catch-all ground: "
+                                   "a licensing officer decides the authorisation"),
 }
 APPROVALS = ("approve", "approve_with_conditions")
 
@@ -52,11 +55,15 @@ class Finding:
     commitments: tuple[str, ...] = ()
     basis: tuple[str, ...] = ()
     items: tuple[str, ...] = ()
+    # what made the rule fire: parties by role and country, factors with their sources,
+    # regimes, listed entries (engine/evidence.py); left out of the JSON when empty
+    evidence: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "outcome": self.outcome, "title": self.title,
                 "message": self.message, "commitments": list(self.commitments),
-                "basis": list(self.basis), "items": list(self.items)}
+                "basis": list(self.basis), "items": list(self.items)} | (
+                    {"evidence": list(self.evidence)} if self.evidence else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +255,31 @@ def _screening_findings(case: NormalizedCase) -> list[Finding]:
     return out
 
 
+def _ground(policy: CompiledPolicy, ground_id: str) -> str:
+    """`eu_2021_821:art5.1: Regulation (EU) 2021/821 ..., Art. 5(1) (...)` for a ground."""
+    ground = catch_all.grounds().get(ground_id)
+    if ground is None:
+        return f"{ground_id} (not a known ground)"
+    src = policy.policy.sources.get(ground.source)
+    act = src.cite(ground.pinpoint) if src else f"{ground.source} {ground.pinpoint}"
+    return f"{ground_id}: {ground.cite(act)}"
+
+
+def _catch_all_findings(policy: CompiledPolicy, case: NormalizedCase) -> list[Finding]:
+    """`catch-all-ground` for the items that declare a catch-all ground, known or not."""
+    found = catch_all.declared((i.id, i.catch_all) for i in case.items)
+    if not found:
+        return []
+    parts = [f"item `{item}` is declared subject to authorisation under "
+             f"{'; '.join(_ground(policy, g) for g in given)}" for item, given in found]
+    outcome, title = BUILTIN_FINDINGS[catch_all.CATCH_ALL]
+    return [Finding(catch_all.CATCH_ALL, outcome, title,
+                    "; ".join(parts) + ": a catch-all ground means the authority found, or "
+                    "was told, that the item may serve the uses the provision names; a "
+                    "licensing officer decides the authorisation", ("coc-1",), (),
+                    tuple(item for item, _ in found))]
+
+
 def _sorted(policy: CompiledPolicy, findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: (_rank(policy, f.outcome), f.rule)))
 
@@ -268,7 +300,8 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
         items = tuple(dict.fromkeys(v.item for v in views))
         findings.append(Finding(rule.id, rule.outcome, rule.title,
                                 render_message(rule.message, policy, rule, case, views),
-                                rule.commitments, rule.basis, items))
+                                rule.commitments, rule.basis, items,
+                                evidence.collect(policy, rule, case, views)))
         required.update(rule.require_assurances)
         conditions.update(rule.conditions)
         if rule.field is not None and rule.field not in requests:
@@ -277,6 +310,7 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
         findings.append(_unknown_finding(case.unknown, case.item_ids))
     findings.extend(_classification_findings(policy, case))
     findings.extend(_screening_findings(case))
+    findings.extend(_catch_all_findings(policy, case))
     outcome = _combine(policy, findings)
     missing = sorted(required - set(case.facts.get("assurances", ())))
     if missing or requests:

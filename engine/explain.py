@@ -92,6 +92,8 @@ def explanation(decision: Decision, policy: CompiledPolicy) -> str:
             if len(decisive) > 1 else ""
         message = strip_controls(first.message).rstrip(". ")
         parts.append(f"Decisive: {strip_controls(first.rule)}: {message}{more}.")
+        if first.evidence:
+            parts.append(f"Evidence: {'; '.join(_clean(first.evidence))}.")
     elif decision.missing_assurances:
         parts.append(f"Decisive: assurances required by {_join(_requiring(decision, policy))} "
                      "were not provided.")
@@ -120,6 +122,10 @@ def _findings(decision: Decision, width: int) -> list[str]:
         lines.append(f"  - {outcome:<23} {rule}{items}")
         lines += textwrap.wrap(strip_controls(f.message), width, initial_indent="      ",
                                subsequent_indent="      ", break_on_hyphens=False)
+        for line in f.evidence:
+            lines += textwrap.wrap(f"evidence: {strip_controls(line)}", width,
+                                   initial_indent="      ", subsequent_indent="        ",
+                                   break_on_hyphens=False)
         if f.basis:
             lines += textwrap.wrap(f"basis: {'; '.join(_clean(f.basis))}", width,
                                    initial_indent="      ", subsequent_indent="        ",

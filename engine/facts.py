@@ -129,6 +129,12 @@ FACTS: dict[str, FactSpec] = {
         _f("item.kind", ENUM, "item_kinds",
            "good, software, technology or service: as declared, else from the product group "
            "of the control entries when they agree (D software, E technology, A-C good)"),
+        _f("item.catch_all", SET, "catch_all_grounds",
+           "catch-all grounds the item is declared subject to (data/catch_all/grounds.csv: "
+           "EU 2021/821 Art. 4, Art. 5, Art. 9); any of them makes the decision at least "
+           "refer (built-in `catch-all-ground`)"),
+        _f("case.catch_all", SET, "catch_all_grounds",
+           "union of `item.catch_all` over every item"),
         _f("item.value", NUMBER, None, "value of the item"),
         _f("item.quantity", NUMBER, None, "quantity of the item"),
         _f("item.description", STRING, None, "description of the item"),

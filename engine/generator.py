@@ -10,6 +10,9 @@ implicated-party entries, about 30% of cases give a foreign party the name or an
 entry (other case, punctuation or full width, or a letter short) with the entry's country,
 another or none, from a stream of its own: a version without entries gets the cases it
 always got. Every case follows `schemas/case.schema.json`; the same seed gives the same cases.
+On request (`generate_cases(window=…, crowded=…)`, the differential tests) the cases are
+submitted in another period (to select one version by date) and a share of them carries 1
+to 10 consignees and intermediaries each, from a stream of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ UNKNOWN_RATE = 0.003  # per id field: about 2% of cases carry an unknown id
 MISSING_RATE = 0.03
 ITEM_COUNTS = (1, 2, 3, 4, 5)
 ITEM_COUNT_WEIGHTS = (45, 25, 15, 10, 5)
+MAX_PARTIES = 10  # consignees and intermediaries of a crowded case (the contract allows more)
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,14 @@ def _weighted(rng: random.Random, values: Sequence[str], weights: Mapping[str, f
 
 
 class _CaseMaker:
+    # opt-in (generate_cases): another submission window, and crowded cases
+    first, last = FIRST_DAY, LAST_DAY
+    crowded = 0.0
+    crowding: random.Random | None = None
+
     def __init__(self, profile: _Profile, rng: random.Random,
-                 extra: random.Random | None = None, named: random.Random | None = None):
+                 extra: random.Random | None = None, named: random.Random | None = None,
+                 grounds: random.Random | None = None):
         self.p = profile
         self.rng = rng
         # contract-2 parties draw from their own stream, so the v1 part of every generated
@@ -121,6 +131,8 @@ class _CaseMaker:
         self.extra = extra or random.Random(0)
         # names of implicated parties too: a version without entries gets the same cases
         self.named = named or random.Random(1)
+        # catch-all grounds too (data/catch_all/grounds.csv), so earlier corpora stay
+        self.grounds = grounds or random.Random(2)
         self.mix = COMMERCIAL
 
     def maybe(self, rate: float = MISSING_RATE) -> bool:
@@ -194,10 +206,10 @@ class _CaseMaker:
         rng = self.rng
         self.mix = rng.choices(MIXES, [m.share for m in MIXES])[0]
         destination = self.country()
-        days = (LAST_DAY - FIRST_DAY).days
+        days = (self.last - self.first).days
         case: dict[str, Any] = {
             "case_id": f"{prefix}-{n:07d}",
-            "submitted": (FIRST_DAY + timedelta(days=rng.randint(0, days))).isoformat(),
+            "submitted": (self.first + timedelta(days=rng.randint(0, days))).isoformat(),
             "destination": destination,
             "items": [self.item(i + 1) for i in
                       range(rng.choices(ITEM_COUNTS, ITEM_COUNT_WEIGHTS)[0])],
@@ -218,7 +230,9 @@ class _CaseMaker:
         elif roll < 0.3:
             case["intermediaries"] = []
         self.parties(case)
+        self.crowd(case)
         self.implicated(case)
+        self.catch_all(case)
         if not self.maybe(0.1):
             pool = self.p.vocab.get("assurances") or []
             chosen = [a for a in pool if rng.random() < 0.3]
@@ -226,6 +240,32 @@ class _CaseMaker:
                 chosen[0] = self.typo(chosen[0], pool)
             case["assurances"] = chosen
         return case
+
+    def catch_all(self, case: dict[str, Any]) -> None:
+        """Catch-all grounds on a few items (one in 25), now and then one that is no ground."""
+        rng, pool = self.grounds, self.p.vocab.get("catch_all_grounds") or []
+        for item in case["items"]:
+            if pool and rng.random() < 0.04:
+                chosen = rng.sample(pool, rng.choice((1, 1, 2)))
+                if rng.random() < UNKNOWN_RATE:
+                    chosen[0] = chosen[0] + "x"
+                item["catch_all"] = chosen
+
+    def crowd(self, case: dict[str, Any]) -> None:
+        """With `crowded` > 0, that share of cases gets 1 to MAX_PARTIES consignees and
+        intermediaries each (from a stream of its own; nothing is drawn otherwise)."""
+        rng = self.crowding
+        if rng is None or rng.random() >= self.crowded:
+            return
+        saved, self.rng = self.rng, rng  # country() and vocab_id() draw from self.rng
+        try:
+            case["consignees"] = [{"name": f"{rng.choice(_NAMES)} Logistics {k}",
+                                   "country": self.country()}
+                                  for k in range(rng.randint(1, MAX_PARTIES))]
+            case["intermediaries"] = [self.intermediary()
+                                      for _ in range(rng.randint(1, MAX_PARTIES))]
+        finally:
+            self.rng = saved
 
     def exporter(self) -> dict[str, Any]:
         rng = self.rng
@@ -356,10 +396,21 @@ class _CaseMaker:
 
 
 def generate_cases(source: CompiledPolicy | Mapping[str, Collection[str]], n: int,
-                   seed: int = 0) -> Iterator[dict[str, Any]]:
-    """`n` contract-valid cases for a compiled policy (or a vocabulary mapping)."""
+                   seed: int = 0, *, window: tuple[date, date] | None = None,
+                   crowded: float = 0.0) -> Iterator[dict[str, Any]]:
+    """`n` contract-valid cases for a compiled policy (or a vocabulary mapping).
+
+    `window` (first, last day) replaces the submission dates 2025-01-01..2026-12-31, e.g.
+    to select one version by date; `crowded` is the share of cases with 1 to MAX_PARTIES
+    consignees and intermediaries each. Without them the cases are what they always were.
+    """
     maker = _CaseMaker(_Profile.build(source), random.Random(seed),
-                       random.Random(f"parties-{seed}"), random.Random(f"implicated-{seed}"))
+                       random.Random(f"parties-{seed}"), random.Random(f"implicated-{seed}"),
+                       random.Random(f"catch-all-{seed}"))
+    if window is not None:
+        maker.first, maker.last = window
+    if crowded:
+        maker.crowded, maker.crowding = crowded, random.Random(f"crowd-{seed}")
     for i in range(n):
         yield maker.case(i + 1, f"GEN-{seed}")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pycountry
 
-from engine import conditions
+from engine import catch_all, conditions
 from engine.conditions import Node
 from engine.repository import VersionSource
 
@@ -99,6 +99,8 @@ class Destination:
     freedom_status: str | None
     freedom_score: int | None
     inherits_from: str | None = None  # the sovereign whose factors a territory takes
+    # (factor id, "source, as of") of each own factor: the evidence explanations cite
+    evidence: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +243,7 @@ def vocabularies(p: Policy) -> dict[str, frozenset[str]]:
         "risk_levels": frozenset(p.risk_levels),
         "control_entries": frozenset(p.control_map()),
         "item_kinds": frozenset(ITEM_KINDS),
+        "catch_all_grounds": frozenset(catch_all.grounds()),
         "sanctions": frozenset(p.sanctions),
         "implicated_parties": frozenset(p.implicated),
         "implicated_statuses": frozenset(IMPLICATED_STATUSES),
@@ -368,6 +371,11 @@ def _implicated(raw: dict[str, Any]) -> dict[str, ImplicatedParty]:
     return out
 
 
+def _cite(factor: Mapping[str, Any]) -> str:
+    """`access-now-keepiton, 2024`: a factor's source and as-of date as explanations cite it."""
+    return ", ".join(str(factor[k]) for k in ("source", "as_of") if factor.get(k))
+
+
 def _destinations(raw: dict[str, Any]) -> dict[str, Destination]:
     out = {}
     for code, d in (raw.get("destinations") or {}).items():
@@ -375,7 +383,8 @@ def _destinations(raw: dict[str, Any]) -> dict[str, Destination]:
         inherits = d.get("inherits_from") or {}
         out[code] = Destination(code, d.get("name", code),
                                 frozenset(f["id"] for f in d.get("factors", ())),
-                                fh.get("status"), fh.get("score"), inherits.get("code"))
+                                fh.get("status"), fh.get("score"), inherits.get("code"),
+                                tuple((f["id"], _cite(f)) for f in d.get("factors", ())))
     return out
 
 

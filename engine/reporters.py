@@ -173,7 +173,7 @@ def _result_json(result: FixtureResult) -> dict[str, Any]:
         "id": f.test_id, "file": f.display, "line": result.line,
         "description": f.description, "status": result.status,
         "policy": result.decision.policy["id"] if result.decision else f.policy_id,
-        "version": result.version, "how": result.how,
+        "version": result.version, "how": result.how, "registers": f.registers,
         "by_date": result.carried.by_date if result.carried else None,
         "change": result.carried.change or None if result.carried else None,
         "mismatches": [{"key": m.key, "message": m.summary, "expected": list(m.removed),

@@ -3,15 +3,18 @@
 For every policy (a synthetic one with random rules over every fact and operator, and the
 shipped baseline when it loads), on hypothesis-generated cases: identical hits, and
 identical decision JSON apart from `engine.backend`. Two case sources: seeds feeding
-engine.generator (realistic mixes; 2,000 cases per policy in `make test`, 20,000 in
-`make differential`) and a strategy built directly on
-the policy's vocabularies (odd combinations, shrinkable counterexamples). Every fixture
-under fixtures/ must also agree on both backends.
+engine.generator (realistic mixes; for the baseline, every released version in turn, each
+with its own vocabulary and submission dates in its own period, so each is the version in
+force; 5% of the cases crowded with up to 10 consignees and intermediaries) — about 2,000
+cases per policy in `make test`, 20,000 in `make differential` (ECHRI_DIFF_SEEDS=1000) —
+and a strategy built directly on the policy's vocabularies (odd combinations, shrinkable
+counterexamples). Every fixture under fixtures/ must also agree on both backends.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,15 +28,17 @@ from engine.api import PolicyStore, evaluate_with
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy
 from engine.evaluator import PythonBackend
+from engine.fixtures.registers import REGISTER_SETS
 from engine.generator import generate_cases
 from engine.model import PAYERS, PAYMENT_METHODS
 from engine.runtime import DurableBackend
 from tests._factories import random_policy
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES_PER_SEED = 20
-# x 20 cases per seed: 2,000 generated cases per policy in `make test`; `make differential`
-# runs 1,000 seeds (20,000 cases per policy)
+CASES_PER_SEED = 20  # spread over the versions of a policy
+CROWDED = 0.05  # share of generated cases with up to 10 consignees and intermediaries
+# x 20 cases per seed (spread over the versions): about 2,000 generated cases per policy in
+# `make test`; `make differential` runs 1,000 seeds (about 20,000 cases per policy)
 SEEDS = int(os.environ.get("ECHRI_DIFF_SEEDS", "100"))
 
 
@@ -44,6 +49,19 @@ class Pair:
         self.versions = sorted(versions, key=lambda p: p.policy.effective_from)
         self.store = store
         self.backends = {p.version: (DurableBackend(p), PythonBackend(p)) for p in versions}
+
+    def windows(self) -> list[tuple[CompiledPolicy, tuple[date, date] | None]]:
+        """Each version with the submission dates it is in force (one year for the last);
+        a single version without a store keeps the generator's dates."""
+        if self.store is None:
+            return [(self.versions[-1], None)]
+        out = []
+        for p, nxt in zip(self.versions, [*self.versions[1:], None], strict=True):
+            first = date.fromisoformat(p.policy.effective_from)
+            last = date.fromisoformat(nxt.policy.effective_from) - timedelta(days=1) \
+                if nxt is not None else first + timedelta(days=364)
+            out.append((p, (first, last)))
+        return out
 
     def policy(self, data: dict[str, Any]) -> CompiledPolicy:
         if self.store is not None:
@@ -91,8 +109,25 @@ POLICIES = ["synthetic", "baseline"]
 @given(seed=st.integers(0, 2**32 - 1))
 def test_generated_cases_agree(name: str, seed: int) -> None:
     both = pair(name)
-    for data in generate_cases(both.versions[-1], CASES_PER_SEED, seed=seed):
-        both.check(data)
+    windows = both.windows()
+    per_version = -(-CASES_PER_SEED // len(windows))
+    for policy, window in windows:
+        for data in generate_cases(policy, per_version, seed=seed, window=window,
+                                   crowded=CROWDED):
+            if window is not None:
+                assert both.policy(data).version == policy.version, data["submitted"]
+            both.check(data)
+
+
+def test_every_released_version_and_crowded_cases_are_generated() -> None:
+    both = pair("baseline")
+    assert len(both.windows()) >= 3  # 2025.1, 2026.1, 2027.1 at least
+    for policy, window in both.windows():
+        cases = list(generate_cases(policy, 200, seed=1, window=window, crowded=CROWDED))
+        assert {both.policy(c).version for c in cases} == {policy.version}
+        counts = {len(c.get(k) or ()) for c in cases for k in ("consignees",
+                                                               "intermediaries")}
+        assert max(counts) >= 10 and len(counts) >= 6, counts  # (+1: a listed name)
 
 
 def _ids(values: Any, junk: str) -> st.SearchStrategy[str]:
@@ -193,9 +228,13 @@ def test_every_fixture_agrees_on_both_backends() -> None:
         pytest.skip(store)
     for fixture in fixtures:
         decisions = []
+        directory = fixture.registers_dir
+        registers = REGISTER_SETS.get(directory)[0] if directory is not None else None
+        assert directory is None or registers is not None, fixture.display
         for backend in ("durable", "python"):
             decision = store.evaluate(fixture.case, policy_version=fixture.policy_version,
-                                      policy_id=fixture.policy_id, backend=backend).to_dict()
+                                      policy_id=fixture.policy_id, backend=backend,
+                                      registers=registers).to_dict()
             assert decision.pop("engine")["backend"] == backend
             decisions.append(decision)
         assert decisions[0] == decisions[1], fixture.display

@@ -3,7 +3,9 @@
 The checked-in pack must be what `make meeting-pack` makes now (the versions are read from
 the Makefile, the pack regenerated with the same command through the CLI runner). The pack
 puts what matters first (loosened decisions, rule changes) and the destination data last,
-with the score-only destinations in one compact table, and prints on A4.
+with the score-only destinations in one compact table, and prints on A4 with a running
+header; its bar charts count what its tables count. Printing it in Chromium is
+tests/test_report_pdf.py.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from engine.diff import diff_versions, load_pair, read_jsonl, render
+from engine.diff import diff_versions, html_charts, load_pair, read_jsonl, render
 from engine.diff.bands import BandChange
+from engine.diff.behavioural import Breakdown
 from engine.diff.html_structure import score_only, split_destinations
-from engine.diff.report import DiffReport
+from engine.diff.html_style import css_string, running_header
+from engine.diff.report import DiffReport, recorded_info
 from engine.diff.structural import ElementChange, FieldChange, Section, StructuralDiff
 from tests.data.diff.demo import cases, write_new, write_old
 from tests.test_diff_reports import parse
 from tests.test_injection import EVIL, hostile_report
+from tests.test_report_pdf import report_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "docs" / "meeting-pack.html"
@@ -201,3 +206,110 @@ def test_replay_pack_has_no_structural_parts() -> None:
     html = render(report, "html")
     sections = re.findall(r'<section id="([^"]+)"', html)
     assert sections == ["summary", "loosened", "tightened", "reasons", "overview", "declared"]
+
+
+# ---------------------------------------------------------------- print and charts
+
+
+def test_running_header_names_the_policy_both_versions_and_short_digests(rich: str) -> None:
+    style = parse(rich).style
+    page = re.search(r"@page\s*{.*?}\s*}", style, re.DOTALL)
+    assert page is not None
+    digests = re.findall(r"sha256:[0-9a-f]{64}", rich[:rich.find('id="contents"')])
+    header = report_pdf.running_header(rich)
+    assert header == (f"echri-baseline: 2025.1 ({digests[0][:19]}) → 2026.1 "
+                      f"({digests[1][:19]})")
+    assert re.search(r'@bottom-right\s*{\s*content:\s*"page " counter\(page\) " of " '
+                     r"counter\(pages\)", page.group(0))
+    assert "@top-left" in page.group(0) and "@bottom-left" in page.group(0)
+
+
+def test_text_in_the_running_header_cannot_leave_its_css_string() -> None:
+    nasty = f'{EVIL} "; }} body {{ display: none }} </style><script>x</script> \\ \n→'
+    quoted = css_string(nasty)
+    inner = quoted[1:-1]
+    assert quoted.startswith('"') and quoted.endswith('"')
+    assert not re.search(r'(?<!\\)"|[<>{}\n]', inner)
+    decoded = report_pdf.running_header(f'@top-left {{ content: {quoted}; }}')
+    assert decoded == nasty.replace("\n", "")  # control characters are dropped
+    report = dataclasses.replace(hostile_report(), new=dataclasses.replace(
+        hostile_report().new, label=f"demo {nasty}", version="2026.2"))
+    html = render(report, "html")
+    style = parse(html).style
+    assert "</style>" not in style and "<script" not in html
+    assert html.count("<style>") == 1 and html.count("</style>") == 1
+
+
+def test_charts_count_what_the_tables_count(demo: DiffReport) -> None:
+    b = demo.behavioural
+    assert b is not None
+    html = render(demo, "html")
+    figures = re.findall(r'<svg[^>]*class="directions".*?</svg>', html)
+    assert len(figures) == 3  # category, band, destination
+    by_category = figures[0]
+    for row in b.by_category:
+        if row.loosened or row.tightened:
+            parts = [f"{n} {d}" for d, n in (("loosened", row.loosened),
+                                             ("tightened", row.tightened)) if n]
+            assert f"{', '.join(parts)} of {row.total}</text>" in by_category, row
+        else:
+            assert f">{row.key}<" not in by_category
+    assert ">low<" in figures[1] or ">high<" in figures[1]
+    assert "Brazil (BR)" in figures[2]
+    for tag in ("rect", "text"):
+        assert f"<{tag}" in figures[0]
+    assert not re.search(r"https?://|url\(|<script|<image|href=", "".join(figures))
+    assert html.find('id="chart-category"') < html.find('id="chart-band"') \
+        < html.find('id="chart-destination"') < html.find("<h3>By category</h3>")
+
+
+def test_destination_breakdown_comes_from_the_same_cases(demo: DiffReport) -> None:
+    b = demo.behavioural
+    assert b is not None
+    assert sum(r.total for r in b.by_destination) == b.total
+    assert sum(r.changed for r in b.by_destination) == len(b.changes)
+    per = {r.key: r for r in b.by_destination}
+    assert per["BR"].title == "Brazil"
+    for change in b.changes:
+        assert change.keys.destination in per
+    assert [r.key for r in b.by_destination] == sorted(per)
+
+
+def test_destination_chart_ranks_the_top_ones_and_says_how_many_more() -> None:
+    rows = tuple(Breakdown(f"D{k:02}", 10, loosened=k % 3, tightened=k % 2, title=f"Land {k}")
+                 for k in range(30))
+    shown, more = html_charts.chart_rows(rows, html_charts.TOP_DESTINATIONS)
+    changed = [r for r in rows if r.loosened or r.tightened]
+    assert len(shown) == html_charts.TOP_DESTINATIONS
+    assert more == len(changed) - html_charts.TOP_DESTINATIONS
+    totals = [r.changed for r in shown]
+    assert totals == sorted(totals, reverse=True)
+    assert min(totals) >= max(r.loosened + r.tightened for r in changed
+                              if f"{r.title} ({r.key})" not in {s.label for s in shown})
+    assert shown[0].label.endswith(")") and "Land" in shown[0].label
+    behaviour = dataclasses.replace(hostile_report().behavioural, by_destination=rows)
+    html = html_charts.charts_html(behaviour)
+    assert f"{more} more ranked lower not shown" in html
+
+
+def _grey(colour: str) -> float:
+    r, g, b = (int(colour[k:k + 2], 16) for k in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_chart_colours_are_okabe_ito_and_differ_in_grayscale() -> None:
+    okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+                 "#000000"}
+    assert set(html_charts.PALETTE.values()) <= okabe_ito
+    assert abs(_grey(html_charts.PALETTE["loosened"]) - _grey(html_charts.PALETTE["tightened"])
+               ) > 40
+    assert html_charts.OUTLINE["tightened"] and not html_charts.OUTLINE["loosened"]
+
+
+def test_replay_header_names_the_recorded_decisions() -> None:
+    report = dataclasses.replace(hostile_report(), mode="replay", structural=None,
+                                 old=recorded_info(None, "log.jsonl"))
+    header = running_header(report)
+    # the new label is not `policy version`, so it is shown whole
+    assert header == f"demo {EVIL}: recorded decisions (none) → demo {EVIL} (sha256:bbbbbbbbbbbb)"
+    assert report_pdf.running_header(render(report, "html")) == header

@@ -19,7 +19,7 @@ from engine.decisionlog.record import build_record, encode_line
 from engine.registers import load_registers
 from engine.registers.notices import export_notices, import_notices
 
-DATA = Path(__file__).parent / "data" / "registers"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "registers"
 STREAM = "0" * 31 + "1"
 STATE = "XA"  # synthetic: a user-assigned ISO code standing for this (fictitious) authority
 
@@ -132,7 +132,7 @@ def _notice(nid: str = "XB-2026-100", **over: Any) -> dict[str, Any]:
 
 def _register(tmp_path: Path) -> Path:
     d = tmp_path / "reg"
-    shutil.copytree(DATA / "basic", d)
+    shutil.copytree(EXAMPLE, d)
     return d
 
 

@@ -16,6 +16,7 @@ from engine.registers.model import RegisterSet
 from tests.support import baseline_case
 
 DATA = Path(__file__).parent / "data" / "registers"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "registers"
 LINT_DAY = "2026-03-02"
 
 
@@ -26,7 +27,7 @@ def store() -> PolicyStore:
 
 @pytest.fixture(scope="module")
 def registers() -> RegisterSet:
-    rs, _ = load_registers(DATA / "basic", lint_day=LINT_DAY)
+    rs, _ = load_registers(EXAMPLE, lint_day=LINT_DAY)
     assert rs is not None
     return rs
 
@@ -52,7 +53,7 @@ def test_invalid_set_reports_every_problem_with_its_location() -> None:
 
 def test_csv_header_duplicates_and_missing_import(tmp_path: Path) -> None:
     d = tmp_path / "r"
-    shutil.copytree(DATA / "basic", d)
+    shutil.copytree(EXAMPLE, d)
     (d / "restricted.csv").write_text("id,name,countries\nx1,Example,xa\n", encoding="utf-8")
     text = (d / "denials.notices.yaml").read_text(encoding="utf-8")
     (d / "more.notices.yaml").write_text(
@@ -74,7 +75,7 @@ def test_csv_header_duplicates_and_missing_import(tmp_path: Path) -> None:
 
 
 def test_expired_notice_is_a_lint_warning() -> None:
-    rs, problems = load_registers(DATA / "basic", lint_day=LINT_DAY)
+    rs, problems = load_registers(EXAMPLE, lint_day=LINT_DAY)
     assert rs is not None
     (w,) = [p for p in problems if p.code == "notice-expired"]
     assert w.severity == "warning" and w.line == 17 and "XB-2022-007" in w.message
@@ -228,7 +229,7 @@ def test_cli_evaluate_and_validate_with_registers(tmp_path: Path) -> None:
     case = tmp_path / "case.json"
     case.write_text(json.dumps(_case("Example Trading LLC")), encoding="utf-8")
     runner = CliRunner()
-    r = runner.invoke(main, ["evaluate", str(case), "--registers", str(DATA / "basic")])
+    r = runner.invoke(main, ["evaluate", str(case), "--registers", str(EXAMPLE)])
     assert r.exit_code == 0, r.output
     body = json.loads(r.stdout)
     assert body["decision"] == "refer" and body["registers"][0]["id"] == "example-denials"
@@ -246,7 +247,7 @@ def test_service_screens_with_registers() -> None:
     from engine.service.app import create_app
     from engine.service.config import ServiceConfig
 
-    cfg = ServiceConfig(backend="python", mask="none", registers=str(DATA / "basic"))
+    cfg = ServiceConfig(backend="python", mask="none", registers=str(EXAMPLE))
     with TestClient(create_app(cfg)) as client:
         r = client.post("/v1/decisions", json=_case("Example Trading LLC"))
         assert r.status_code == 200, r.text
@@ -256,15 +257,118 @@ def test_service_screens_with_registers() -> None:
         assert body["registers"][0]["id"] == "example-denials"
 
 
-def test_register_fixtures_pass_only_with_the_registers() -> None:
+REGISTER_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "echri-baseline" \
+    / "registers"
+
+
+def test_register_fixtures_pass_only_with_their_registers(tmp_path: Path) -> None:
+    """The register fixtures are in the regression suite and run with the set they name."""
     from click.testing import CliRunner
 
     from engine.cli import main
 
     runner = CliRunner()
-    args = ["test", str(DATA / "fixtures"), "--backend", "python"]
-    with_registers = runner.invoke(main, [*args, "--registers", str(DATA / "basic")])
-    assert with_registers.exit_code == 0, with_registers.output
-    assert "4 fixtures: 4 passed" in with_registers.output
+    root = REGISTER_FIXTURES.parent.parent
+    suite = runner.invoke(main, ["test", str(root), "-k", "echri-baseline/registers/",
+                                 "--backend", "python"])
+    assert suite.exit_code == 0, suite.output
+    assert "4 fixtures: 4 passed" in suite.output
+    bare = tmp_path / "fixtures" / "echri-baseline" / "registers"
+    bare.mkdir(parents=True)
+    for path in sorted(REGISTER_FIXTURES.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert "\nregisters: ../../../examples/registers\n" in text, path.name
+        (bare / path.name).write_text(text.replace(
+            "\nregisters: ../../../examples/registers\n", "\n"), encoding="utf-8")
+    args = ["test", str(bare), "--backend", "python"]
     without = runner.invoke(main, args)
     assert without.exit_code == 1 and "3 failed" in without.output
+    # `--registers DIR` still applies to fixtures that name no set
+    given = runner.invoke(main, [*args, "--registers", str(EXAMPLE)])
+    assert given.exit_code == 0 and "4 fixtures: 4 passed" in given.output, given.output
+
+
+def _register_fixtures(root: Path, registers: str) -> Path:
+    """The register fixtures as root/fixtures/echri-baseline/registers/, naming `registers`."""
+    folder = root / "fixtures" / "echri-baseline" / "registers"
+    folder.mkdir(parents=True)
+    for path in sorted(REGISTER_FIXTURES.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        (folder / path.name).write_text(text.replace(
+            "registers: ../../../examples/registers", f"registers: {registers}"),
+            encoding="utf-8")
+    return root / "fixtures"
+
+
+def test_a_fixture_set_is_loaded_once_and_wins_over_the_run(store: PolicyStore,
+                                                            tmp_path: Path) -> None:
+    from engine.fixtures import PASS, RunOptions, run
+    from engine.fixtures.registers import REGISTER_SETS
+
+    shutil.copytree(EXAMPLE, tmp_path / "regs")
+    fixtures = _register_fixtures(tmp_path, "../../../regs")
+    nothing, _ = load_registers(DATA / "names")  # a set none of these names is in
+    assert nothing is not None
+    before = REGISTER_SETS.loads
+    report = run(_with(store, nothing), [fixtures], RunOptions("python"))
+    assert [r.status for r in report.results] == [PASS] * 4, [r.diff() for r in report.results]
+    assert REGISTER_SETS.loads == before + 1
+    assert {r.decision.to_dict()["registers"][0]["id"] for r in report.results
+            if r.decision is not None} == {"example-denials"}
+    # an edited set is read again, not served from the cache
+    notices = tmp_path / "regs" / "denials.notices.yaml"
+    notices.write_text(notices.read_text(encoding="utf-8").replace(
+        "{name: Example Trading LLC, aliases: [Example Trade Company]",
+        "{name: Zzyzx Imaginary Works"), encoding="utf-8")
+    again = run(store, [fixtures], RunOptions("python", select=("notice-match",)))
+    assert REGISTER_SETS.loads == before + 2 and again.count("fail") == 1
+
+
+def test_a_set_that_does_not_load_makes_its_fixtures_errors(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    shutil.copytree(DATA / "invalid", tmp_path / "bad")
+    fixtures = _register_fixtures(tmp_path, "../../../bad")
+    (fixtures / "echri-baseline" / "registers" / "near-miss.yaml").write_text(
+        (fixtures / "echri-baseline" / "registers" / "near-miss.yaml").read_text(
+            encoding="utf-8").replace("../../../bad", "../../../missing"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["test", str(fixtures), "--backend", "python",
+                                       "--format", "json"])
+    assert result.exit_code == 2, result.output
+    import json
+
+    body = json.loads(result.stdout)
+    errors = {Path(r["file"]).name: r for r in body["results"] if r["status"] == "error"}
+    assert set(errors) == {"near-miss.yaml", "notice-expired.yaml", "notice-match.yaml",
+                           "transliterated.yaml"}, body
+    text = json.dumps(errors)
+    assert "fixture-registers" in text and "bad.notices.yaml:12:10" in text
+    assert "register set `../../../missing` does not load" in text
+
+
+def test_update_keeps_the_registers_key(store: PolicyStore, tmp_path: Path) -> None:
+    from engine.fixtures import PASS, RunOptions, run
+
+    shutil.copytree(EXAMPLE, tmp_path / "regs")
+    fixtures = _register_fixtures(tmp_path, "../../../regs")
+    path = fixtures / "echri-baseline" / "registers" / "notice-match.yaml"
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("decision: refer", "decision: approve"), encoding="utf-8")
+    report = run(store, [path], RunOptions("python", update=True))
+    assert [u.written for u in report.updates] == [True]
+    assert path.read_text(encoding="utf-8") == original  # registers: kept, expect restored
+    assert run(store, [path], RunOptions("python")).results[0].status == PASS
+
+
+def test_fixture_schema_takes_a_relative_registers_directory() -> None:
+    import yaml
+
+    from engine.schemas import check_data
+
+    doc = yaml.safe_load((REGISTER_FIXTURES / "notice-match.yaml").read_text(encoding="utf-8"))
+    assert check_data("fixture", doc) == []
+    assert check_data("fixture", doc | {"registers": "/srv/registers"}) != []
+    assert check_data("fixture", doc | {"registers": ""}) != []
+    assert check_data("fixture", doc | {"register": "x"}) != []  # misspelt: not silently ignored

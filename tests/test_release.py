@@ -219,7 +219,7 @@ def recipe() -> str:
 
 
 def test_the_readme_release_recipe_works_verbatim(tmp_path: Path) -> None:
-    for name in ("policies", "fixtures"):
+    for name in ("policies", "fixtures", "examples/registers"):  # register fixtures name it
         shutil.copytree(ROOT / name, tmp_path / name)
     before = {p: p.read_bytes() for p in (tmp_path / "policies/echri-baseline").rglob("*")
               if p.is_file()}

@@ -3,10 +3,11 @@ holds for every cell and every total, no identifying text, deterministic and esc
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import re
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
@@ -343,3 +344,17 @@ def test_cli_skips_a_torn_last_line_with_a_warning(logged: Any, tmp_path: Path) 
     assert run.exit_code == 0, run.output
     assert "torn last line" in run.stderr and "warning:" in run.stderr
     assert json.loads(run.stdout)["decisions"] == N_CASES
+
+
+def test_decisions_by_un_m49_region_of_the_destination(store: PolicyStore,
+                                                       logged: Any) -> None:
+    directory, cases, _ = logged
+    records, _ = read_verified([directory])
+    region = next(t for t in aggregate(records, store).tables if t.id == "region")
+    with (ROOT / "data" / "regions" / "m49.csv").open(encoding="utf-8") as fh:
+        m49 = {row["iso2"]: row["region"] for row in csv.DictReader(fh)}
+    expected = Counter(m49.get(c.get("destination"), "unknown") for c in cases)
+    assert dict(zip(region.rows, map(sum, region.cells), strict=True)) == expected
+    assert region.single and set(region.rows) <= {"Africa", "Americas", "Asia", "Europe",
+                                                  "Oceania", "unknown"}
+    assert len(set(region.rows) - {"unknown"}) >= 4  # the generated destinations spread

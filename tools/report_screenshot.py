@@ -102,6 +102,7 @@ def main() -> int:
         page = Path(tmp) / "report.html"
         page.write_text(html, encoding="utf-8")
         if args.html is not None:
+            args.html.parent.mkdir(parents=True, exist_ok=True)
             args.html.write_text(html, encoding="utf-8")
         error = screenshot(chromium, page, args.output, args.size)
     if error:

@@ -9,7 +9,8 @@ case (constants), which the differential test uses to check this module against 
 
 The combination follows engine/decision.py `decide` exactly: the most severe finding
 outcome by the version's precedence (the default when nothing fired), built-in findings
-(unknown-id, category-conflict, unmapped-entry), missing assurances and information
+(unknown-id, category-conflict, unmapped-entry at request_information; catch-all-ground at
+refer, for a world that can declare a ground), missing assurances and information
 requests raise it to at least request_information, and an approval of a case with an
 unclassified item or an unknown destination fails closed to request_information.
 """
@@ -28,6 +29,7 @@ from engine.facts import BOOL, ENUM, FACTS, NUMBER, SET, STRING
 
 APPROVALS = ("approve", "approve_with_conditions")
 INFO = "request_information"
+CATCH_ALL_OUTCOME = "refer"  # engine/decision.py BUILTIN_FINDINGS["catch-all-ground"]
 
 
 class FactView(Protocol):
@@ -58,6 +60,9 @@ class World:
     items: list[Item]
     unknown: z3.BoolRef  # some unknown-id finding
     dest_missing: z3.BoolRef
+    # some item declares a catch-all ground (the `catch-all-ground` finding, refer); None:
+    # no case of the world declares one (the bounded space of engine/analysis/inputs.py)
+    catch_all: z3.BoolRef | None = None
 
 
 @dataclass
@@ -146,6 +151,9 @@ def encode(policy: CompiledPolicy, world: World, assured: Mapping[str, z3.BoolRe
         by_rank.setdefault(policy.rank[r.outcome], []).append(fired[r.id])
     for b in builtins.values():
         by_rank.setdefault(policy.rank[INFO], []).append(b)
+    if world.catch_all is not None and CATCH_ALL_OUTCOME in policy.rank:
+        builtins["catch-all-ground"] = world.catch_all
+        by_rank.setdefault(policy.rank[CATCH_ALL_OUTCOME], []).append(world.catch_all)
     rank: z3.ArithRef = z3.IntVal(policy.rank[policy.default_outcome])
     for level in sorted(by_rank, reverse=True):
         rank = z3.If(z3.Or(by_rank[level]), z3.IntVal(level), rank)
@@ -204,8 +212,9 @@ def concrete_world(case: Any) -> tuple[World, dict[str, z3.BoolRef]]:
         items.append(Item(z3.BoolVal(True), views, z3.BoolVal(it.category is None),
                           z3.BoolVal(it.conflict is not None),
                           z3.BoolVal(bool(it.unmapped_entries))))
+    declared = any(getattr(it, "catch_all", ()) for it in case.items)
     world = World(ConcreteFacts(case.facts), items, z3.BoolVal(bool(case.unknown)),
-                  z3.BoolVal("destination" not in case.facts))
+                  z3.BoolVal("destination" not in case.facts), z3.BoolVal(declared))
     assured = {a: z3.BoolVal(True) for a in case.facts.get("assurances", ())}
     return world, assured
 

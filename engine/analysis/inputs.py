@@ -15,7 +15,8 @@ Bounds (see README "Proofs"): 1..k items (k = `items`), each with a declared cat
 none, any subset of the mapped control entries of the versions plus one unmapped entry; at
 most one consignee, one intermediary, a purchaser and a previous consignee, each with a
 known country; only the end user's name may match an implicated-party entry; the case is
-submitted on one fixed date (sanctions in force are those of that day).
+submitted on one fixed date (sanctions in force are those of that day). Each item may declare
+any set of the contract's catch-all grounds (data/catch_all/grounds.csv).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import z3
 
-from engine.analysis.derive import UNMAPPED_ENTRY, Derived, _match
+from engine.analysis.derive import UNMAPPED_ENTRY, Derived, match_entry
 from engine.analysis.encode import World
 from engine.compiler import CompiledPolicy
 from engine.implicated import normalise_name
@@ -61,11 +62,12 @@ class Inputs:
         self.purposes, self.roles = union("end_use_purposes"), union("intermediary_roles")
         self.assurances, self.categories = union("assurances"), union("categories")
         self.currencies = union("currencies")
+        self.grounds = union("catch_all_grounds")  # the contract's table: every version's
         self.entries = sorted(set().union(*(p.control_map for p in vs)))
         self.names = sorted({normalise_name(e.name) for p in vs for e in p.implicated})
         for p in vs:
             assert UNKNOWN_CODE not in p.destinations
-            assert _match(p, UNMAPPED_ENTRY) is None
+            assert match_entry(p, UNMAPPED_ENTRY) is None
         c = self.constraints
         self.v: dict[str, z3.ArithRef] = {}
         self.b: dict[str, z3.BoolRef] = {}
@@ -98,6 +100,8 @@ class Inputs:
                 self.b[f"{name}{j}_p"] = z3.Bool(f"{name}{j}_p")
                 self.cents(f"{name}{j}")
             self.b[f"desc{j}"] = z3.Bool(f"desc{j}")
+            for g in self.grounds:
+                self.b[f"ground{j}:{g}"] = z3.Bool(f"ground{j}:{g}")
         # structure of a case: the previous consignee and licence only on a re-export, a
         # matching end-user name is a given name, the role only with an intermediary
         c.append(z3.Implies(self.v["prev"] >= 0, self.b["reexport"]))
@@ -129,6 +133,7 @@ class Inputs:
         for j in range(self.items):
             out += [z3.Not(b[f"entry{j}:{e}"]) for e in [*self.entries, UNMAPPED_ENTRY]]
             out += [v[f"kind{j}"] == -1, z3.Not(b[f"qty{j}_p"])]
+            out += [z3.Not(b[f"ground{j}:{g}"]) for g in self.grounds]
         out += [v["eu"] == v["dest"], v["exp"] == -1, v["eu_type"] >= 0, v["purpose"] >= 0]
         out += [b[n] for n in ("eu_name", "use_desc", "exp_name", "hrdd_p", "hrdd", "ta_p",
                                "ta")]
@@ -243,7 +248,16 @@ class Inputs:
             item["quantity"] = _amount(iv(f"qty{j}"))
         if bv(f"desc{j}"):
             item["description"] = f"Analysis item {j + 1}"
+        grounds = [g for g in self.grounds if bv(f"ground{j}:{g}")]
+        if grounds:
+            item["catch_all"] = grounds
         return item
+
+    def declares_ground(self, j: int) -> z3.BoolRef:
+        """Item j exists and declares a catch-all ground (the `catch-all-ground` finding)."""
+        return z3.And(self.item_exists(j),
+                      z3.Or([self.b[f"ground{j}:{g}"] for g in self.grounds] or
+                            [z3.BoolVal(False)]))
 
 
 def _amount(cents: int) -> int | float:

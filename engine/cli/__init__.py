@@ -40,6 +40,10 @@ def _register() -> None:
     main.add_command(_stats.stats)
     from engine.cli import notices as _notices  # information exchange (engine/registers/)
     main.add_command(_notices.notices_group)
+    from engine.cli import notes as _notes
+    main.add_command(_notes.notes_group)
+    from engine.cli import registers as _registers
+    main.add_command(_registers.registers_group)
 
 
 _register()

@@ -1,8 +1,9 @@
 """`echri analyze rules|compare|check`: symbolic analysis of policy versions (z3).
 
-Exit codes: 0 nothing found (no never-firing/shadowed/duplicate rule; no loosening with
-`--fail-on loosened`; every invariant proven); 1 found; 2 usage error, a version that cannot
-be loaded, or an analysis error (a witness the engine does not decide as claimed).
+Exit codes: 0 nothing found (`rules`: no error, warnings are printed; no loosening with
+`--fail-on loosened`; every invariant proven); 1 found (`rules --strict`: a warning too);
+2 usage error, a version that cannot be loaded, or an analysis error (a witness the engine
+does not decide as claimed).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import click
 
 from engine.analysis.compare import CompareReport, compare
 from engine.analysis.invariants import InvariantError, check_invariants, load_invariants
-from engine.analysis.rules import analyze_rules
+from engine.analysis.rules import ERROR, RulesReport, analyze_rules
 from engine.analysis.witness import AnalysisError, write_fixture
+from engine.cli.output import emit_text
 from engine.diagnostics import format_text
 from engine.diff import SourceError, load_spec
 from engine.repository import PolicySearchError
@@ -52,26 +54,46 @@ def analyze_group() -> None:
 @click.argument("version")
 @_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def rules_command(version: str, items: int, policy_dir: Path, fmt: str) -> None:
-    """Rules that never fire, shadowed rules and duplicate rules of VERSION."""
+@click.option("--strict", is_flag=True, help="Treat warnings (shadowed rules that still "
+              "matter) as errors.")
+def rules_command(version: str, items: int, policy_dir: Path, fmt: str, strict: bool) -> None:
+    """Rules that never fire, shadowed rules and duplicate rules of VERSION.
+
+    Never-firing and duplicate rules are errors, and so is a shadowed rule of which
+    nothing reaches a decision; a shadowed rule that still matters (same outcome only,
+    approval-level, conditions, assurances or an information request) is a warning, an
+    error with --strict. Exit 1 on an error.
+    """
     report = analyze_rules(_load(version, policy_dir), items)
     if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        click.echo(json.dumps({**report.to_dict(), "strict": strict}, indent=2))
     else:
-        p = report.policy
-        click.echo(f"{p.id}@{p.version}: {len(p.rules)} rules, cases of 1..{items} items "
-                   f"({report.seconds:.1f} s)")
-        for r in report.never:
-            click.echo(f"never fires: `{r}`")
-        for s in report.shadowed:
-            by = ", ".join(f"`{b}`" for b in s["by"]) or "a combination of other rules"
-            extra = f" (still matters for {', '.join(s['effects'])})" if s["effects"] else ""
-            click.echo(f"shadowed: `{s['rule']}` ({s['outcome']}) by {by}{extra}")
-        for a, b in report.duplicates:
-            click.echo(f"duplicate: `{a}` and `{b}`")
-        if report.clean:
-            click.echo("no never-firing, shadowed or duplicate rule")
-    sys.exit(EXIT_OK if report.clean else EXIT_FOUND)
+        click.echo(render_rules(report, strict))
+    sys.exit(EXIT_FOUND if report.failed(strict) else EXIT_OK)
+
+
+def render_rules(report: RulesReport, strict: bool = False) -> str:
+    """One diagnostic line per finding (error or warning), its reasons as help lines."""
+    p = report.policy
+    lines = [f"{p.id}@{p.version}: {len(p.rules)} rules, cases of 1..{report.items} items "
+             f"({report.seconds:.1f} s)"]
+    lines += [f"error[never-fires]: rule `{r}` never fires" for r in report.never]
+    for s in report.shadowed:
+        by = ", ".join(f"`{b}`" for b in s["by"]) or "a combination of other rules"
+        severity = ERROR if strict else s["severity"]
+        lines.append(f"{severity}[shadowed-rule]: rule `{s['rule']}` ({s['outcome']}) is "
+                     f"shadowed by {by}")
+        lines += [f"  {'help' if s['severity'] == ERROR else 'note'}: {why}"
+                  for why in s["reasons"]]
+    lines += [f"error[duplicate-rule]: rules `{a}` and `{b}` fire on the same cases with "
+              f"the same effect" for a, b in report.duplicates]
+    if report.clean:
+        lines.append("no never-firing, shadowed or duplicate rule")
+    else:
+        warned = f", {report.warnings} warning(s)" + (" (errors with --strict)"
+                                                      if report.warnings and not strict else "")
+        lines.append(f"{report.errors} error(s){warned}")
+    return "\n".join(lines)
 
 
 @analyze_group.command("compare")
@@ -84,8 +106,12 @@ def rules_command(version: str, items: int, policy_dir: Path, fmt: str) -> None:
               default=None, metavar="DIR", help="Write each witness as a fixture into DIR.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
               default="text")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Write the report to FILE (the JSON one is what "
+              "`echri diff --proof FILE` reads).")
 def compare_command(old: str, new: str, items: int, policy_dir: Path, fail_on: str | None,
-                    max_regions: int, write_fixtures: Path | None, fmt: str) -> None:
+                    max_regions: int, write_fixtures: Path | None, fmt: str,
+                    output: Path | None) -> None:
     """Is NEW at least as strict as OLD for every case? Regions where it is not, with
     witnesses re-decided by the engine (both backends)."""
     a, b = _load(old, policy_dir), _load(new, policy_dir)
@@ -100,17 +126,14 @@ def compare_command(old: str, new: str, items: int, policy_dir: Path, fail_on: s
                 write_fixture(write_fixtures, f"{r.direction}-{n:02d}-{label}", r.witness,
                               policy, r.decisions[label.upper()],
                               f"analyze compare witness ({r.direction}): {r.condition()}")
-    click.echo(render_compare(report, fmt))
+    emit_text(render_compare(report, fmt) + "\n", output, "the report")
     sys.exit(EXIT_FOUND if fail_on and report.of("loosened") else EXIT_OK)
 
 
 def render_compare(report: CompareReport, fmt: str) -> str:
     old, new = report.old, report.new
     if fmt == "json":
-        return json.dumps({"old": f"{old.id}@{old.version}", "new": f"{new.id}@{new.version}",
-                           "items": report.items, "complete": report.complete,
-                           "seconds": round(report.seconds, 2),
-                           "regions": [r.to_dict() for r in report.regions]}, indent=2)
+        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
     md = fmt == "markdown"
     lines = [("## " if md else "") + f"analyze compare {old.id}@{old.version} → "
              f"{new.id}@{new.version} (cases of 1..{report.items} items, "
@@ -118,8 +141,9 @@ def render_compare(report: CompareReport, fmt: str) -> str:
     for direction in ("loosened", "tightened"):
         regions = report.of(direction)
         done = report.complete.get(direction, False)
-        head = f"{direction}: {len(regions)} region(s)" + ("" if done else
-                                                            " (more exist: --max-regions)")
+        head = f"{direction}: {len(regions)} region(s)" + (
+            f"; proven: no case is {direction} outside them" if done else
+            " (more exist: --max-regions)")
         if not regions and done:
             head = f"proven: no case is {direction}"
         lines.append(("### " if md else "") + head)

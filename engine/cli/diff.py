@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from engine.api import DEFAULT_BACKEND, BackendUnavailable
+from engine.cli.notices import load_or_exit, registers_option, warn_replay_registers
 from engine.cli.output import emit_text
 from engine.diagnostics import format_text
 from engine.diff import (
@@ -25,18 +26,24 @@ from engine.diff import (
     RENDERERS,
     Corpus,
     DiffReport,
+    Proof,
+    ProofError,
     SourceError,
     diff_versions,
     fail_on_lines,
     load_fixtures,
     load_jsonl,
     load_pair,
+    load_proof,
     load_spec,
+    proof_from_data,
     render,
     replay_decisions,
     should_fail,
     strict_lines,
+    with_proof,
 )
+from engine.diff.sources import LoadedVersion
 from engine.explain import strip_controls
 from engine.repository import PolicySearchError
 
@@ -140,10 +147,19 @@ def _emit(report: DiffReport, fmt: str, output: Path | None, fail_on: str | None
 @click.option("--strict", is_flag=True,
               help="Exit 1 when a structural change is not declared in the new version's "
               "`changes:` (policy.yaml); without it the report only warns.")
+@click.option("--proof", "proof_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, metavar="FILE", help="Link the report to the proof in FILE "
+              "(`echri analyze compare OLD NEW --format json --output FILE`); refused when "
+              "it is for other versions or digests.")
+@click.option("--prove", is_flag=True, help="Run `echri analyze compare OLD NEW` (z3, cases "
+              "of 1..2 items, 20 regions per direction; about a minute) and link the report "
+              "to it.")
+@registers_option
 @report_options
 def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixtures: bool,
          strict: bool, policy_dir: Path, fmt: str, output: Path | None, fail_on: str | None,
-         jobs: int, backend: str) -> None:
+         jobs: int, backend: str, proof_file: Path | None = None, prove: bool = False,
+         registers_dir: Path | None = None) -> None:
     """Compare two policy versions, structurally and by their decisions.
 
     OLD and NEW are each ID@VERSION (under --policy-dir), a version directory, or
@@ -155,13 +171,26 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
     element's id, or the file that holds it) is a warning in the report; --strict makes it
     an error.
 
+    With --registers DIR, every case is screened against that register set under both
+    versions (as `echri evaluate --registers`), so the diff shows what the policy change
+    does to screened decisions.
+
+    With --proof FILE or --prove, the loosened and tightened sections say what the
+    symbolic analysis proved over every case of its bounded space ("proven: no loosening
+    outside these regions") and list its regions with their witnesses.
+
     Exit codes: 0 report written, 1 --fail-on matched or (--strict) an undeclared change,
-    2 usage error or a version or case file that cannot be used.
+    2 usage error, a version, case or proof file that cannot be used (a proof made for
+    other versions or digests is refused), or an analysis error.
     """
+    if proof_file is not None and prove:
+        raise click.UsageError("give --proof FILE or --prove, not both")
     try:
         left, right = load_pair(old, new, policy_dir)
     except (SourceError, PolicySearchError) as exc:
         _die(format_text(exc.diagnostics))
+    proof = _proof(proof_file, prove, left, right)
+    registers = load_or_exit(registers_dir) if registers_dir is not None else None
     corpus: Corpus | None = None
     if cases or not no_fixtures:
         corpus = Corpus() if no_fixtures else load_fixtures(fixtures, right.policy.id)
@@ -169,10 +198,35 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
     try:
         with _progress(len(corpus.cases) if corpus else 0) as progress:
             report = diff_versions(left, right, corpus, backend=backend, jobs=jobs,
-                                   progress=progress)
+                                   progress=progress, registers=registers)
     except BackendUnavailable as exc:
         _die(f"error[backend]: {exc}")
+    if proof is not None:
+        try:
+            report = with_proof(report, proof, left, right)
+        except ProofError as exc:
+            _die(_printable(f"error[stale-proof]: {exc}"))
     _emit(report, fmt, output, fail_on, strict)
+
+
+def _proof(path: Path | None, prove: bool, left: LoadedVersion, right: LoadedVersion
+           ) -> Proof | None:
+    """The proof to link: read from `path`, or made now (`--prove`); exit 2 if unusable."""
+    if path is not None:
+        try:
+            return load_proof(path)
+        except ProofError as exc:
+            _die(_printable(f"error[proof]: {exc}"))
+    if not prove:
+        return None
+    from engine.analysis.compare import compare
+    from engine.analysis.witness import AnalysisError
+
+    try:
+        found = compare(left.compiled, right.compiled)
+    except AnalysisError as exc:
+        _die(f"error[analysis]: {exc}")
+    return proof_from_data(found.to_dict(), "--prove")
 
 
 @click.command()
@@ -185,13 +239,15 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
 @click.option("--policy", "policy", required=True, metavar="VERSION",
               help="The version to replay them under (ID@VERSION, a directory or "
               "git:REF:WHERE).")
+@registers_option
 @report_options
 def replay(cases: tuple[Path, ...], policy: str, policy_dir: Path, fmt: str,
            output: Path | None, fail_on: str | None, jobs: int, backend: str,
-           logs: tuple[Path, ...] = ()) -> None:
+           logs: tuple[Path, ...] = (), registers_dir: Path | None = None) -> None:
     """Replay recorded decisions under a policy version: which of them would it flip?
 
-    A malformed line is reported on stderr with its line number and skipped.
+    A malformed line is reported on stderr with its line number and skipped. Decisions
+    made with --registers DIR replay the same only with the same register set.
 
     Exit codes: 0 report written, 1 --fail-on matched, 2 usage error, a version or case
     file that cannot be used, or no usable recorded decision.
@@ -206,10 +262,12 @@ def replay(cases: tuple[Path, ...], policy: str, policy_dir: Path, fmt: str,
     if logs:
         corpus.extend(_logged(logs))
     label = ", ".join(str(p) for p in (*cases, *logs))
+    registers = load_or_exit(registers_dir) if registers_dir is not None else None
+    warn_replay_registers(corpus, registers, registers_dir)
     try:
         with _progress(len(corpus.cases)) as progress:
             report = replay_decisions(version, corpus, spec=label, backend=backend, jobs=jobs,
-                                      progress=progress)
+                                      progress=progress, registers=registers)
     except BackendUnavailable as exc:
         _die(f"error[backend]: {exc}")
     _emit(report, fmt, output, fail_on)

@@ -1,9 +1,8 @@
 """`echri notices export|import`: denial notifications shared among Subscribing States, and
-the `--registers DIR` option of `evaluate`, `explain` and `validate`."""
+the `--registers DIR` option of `evaluate`, `explain`, `validate` and `replay`."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,19 @@ from typing import Any
 import click
 
 from engine.api import PolicyStore
+from engine.cli.exchange import (
+    export_options,
+    import_options,
+    report_import,
+    state_code,
+    write_export,
+)
 from engine.diagnostics import format_text
+from engine.diff.corpus import Corpus, register_keys
 from engine.registers import load_registers
-from engine.registers.model import TLP, RegisterSet
-from engine.registers.notices import export_notices, import_notices, manifest_json
+from engine.registers.model import RegisterSet
+from engine.registers.notices import export_notices, import_notices
+from engine.schemas import printable
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT = 0, 1, 2
 
@@ -46,6 +54,21 @@ def attach(store: PolicyStore, directory: Path | None) -> PolicyStore:
     return store
 
 
+def warn_replay_registers(corpus: Corpus, registers: RegisterSet | None,
+                          directory: Path | None) -> None:
+    """A warning when recorded decisions were screened against another register set."""
+    otherwise = corpus.screened_otherwise(
+        register_keys(registers.provenance() if registers else ()))
+    if not otherwise:
+        return
+    given = (f"other registers (or none; ids, versions or digests) than those in "
+             f"`{directory}`" if directory else "registers, and --registers was not given")
+    click.echo(printable(f"warning[registers]: {otherwise} recorded decision(s) were "
+                         f"screened against {given}: their screening findings may not "
+                         "replay the same"), err=True)
+    click.echo("  help: replay with the --registers DIR they were decided with", err=True)
+
+
 @click.group("notices")
 def notices_group() -> None:
     """Denial notifications: export this authority's denials, import other states'."""
@@ -55,42 +78,16 @@ def notices_group() -> None:
 @click.option("--from", "log_dir", required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Decision log directory.")
-@click.option("--state", required=True, help="This authority's state code (two letters).")
-@click.option("--tlp", type=click.Choice(TLP), default="AMBER", show_default=True)
 @click.option("--contact", required=True, help="Contact point for consultations.")
-@click.option("--register-id", default=None, help="Register id (default <state>-denials).")
-@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Notices file to write; the manifest goes to FILE.manifest.json.")
+@export_options("Notices", "<state>-denials")
 def export_command(log_dir: Path, state: str, tlp: str, contact: str,
                    register_id: str | None, output: Path) -> None:
     """Write this authority's denials as a redacted notices register and manifest."""
-    state = state.upper()
-    if len(state) != 2 or not state.isalpha() or not state.isascii():
-        raise click.UsageError("--state must be a two-letter code")
-    result = export_notices(log_dir, state, tlp, contact, register_id)
-    errors = [p for p in result.problems if p.severity == "error"]
-    if result.problems:
-        click.echo(format_text(result.problems), err=True)
-    if errors:
-        sys.exit(EXIT_INPUT)
-    output.write_text(result.text, encoding="utf-8")
-    Path(f"{output}.manifest.json").write_text(manifest_json(result.manifest),
-                                               encoding="utf-8")
-    click.echo(json.dumps(result.manifest, sort_keys=True))
+    write_export(export_notices(log_dir, state_code(state), tlp, contact, register_id), output)
 
 
 @notices_group.command("import")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--into", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Register set directory to merge into.")
-@click.option("--today", default=None, help="Date expiry is judged on (default: today).")
+@import_options
 def import_command(files: tuple[Path, ...], into: Path, today: str | None) -> None:
     """Validate and merge notices files; a bad file changes nothing (exit 2)."""
-    report = import_notices(files, into, today)
-    if report.problems:
-        click.echo(format_text(report.problems), err=True)
-    if not report.ok:
-        click.echo("error: nothing was imported", err=True)
-        sys.exit(EXIT_INPUT)
-    click.echo(json.dumps(report.to_dict(), sort_keys=True))
+    report_import(import_notices(files, into, today))

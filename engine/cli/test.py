@@ -111,6 +111,9 @@ def run_fixtures_command(paths: tuple[Path, ...], policy_dir: Path, policy_versi
                          registers_dir: Path | None = None) -> None:
     """Run policy fixtures (PATH... files or folders, default: fixtures).
 
+    A fixture naming a register set (`registers: DIR`, relative to its file) is screened
+    against it; --registers DIR applies to the fixtures that name none.
+
     Exit codes: 0 every fixture passed, 1 a fixture failed, a fixture run under
     --policy-version changed, rule coverage is below --min-coverage, no fixture was
     selected (see --fail-on-empty) or the policies are invalid, 2 usage error or invalid

@@ -6,11 +6,12 @@
 
 Pipeline (one module per step): sources (name and load versions, git revisions included)
 → elements + structural + bands (structural diff) → corpus + runner + behavioural
-(behavioural diff) → report (plain data, summary, --fail-on) → render (text, json,
-markdown, html).
+(behavioural diff) → proof (`echri analyze compare` read back) → report (plain data,
+summary, --fail-on) → render (text, json, markdown, html).
 """
 
 from engine.diff.corpus import Corpus, load_fixtures, load_jsonl, read_jsonl
+from engine.diff.proof import Proof, ProofError, load_proof, proof_from_data
 from engine.diff.render import RENDERERS, render
 from engine.diff.report import (
     FAIL_ON,
@@ -20,6 +21,7 @@ from engine.diff.report import (
     replay_decisions,
     should_fail,
     strict_lines,
+    with_proof,
 )
 from engine.diff.sources import LoadedVersion, SourceError, load_pair, load_spec
 
@@ -29,16 +31,21 @@ __all__ = [
     "Corpus",
     "DiffReport",
     "LoadedVersion",
+    "Proof",
+    "ProofError",
     "SourceError",
     "diff_versions",
     "fail_on_lines",
     "load_fixtures",
     "load_jsonl",
     "load_pair",
+    "load_proof",
     "load_spec",
+    "proof_from_data",
     "read_jsonl",
     "render",
     "replay_decisions",
     "should_fail",
     "strict_lines",
+    "with_proof",
 ]

@@ -10,7 +10,7 @@ findings, licence conditions, required assurances or information requests differ
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from engine.diff.corpus import Recorded, Skipped
@@ -23,6 +23,7 @@ DIRECTION_TITLES = {
     REASONS: "Same outcome, different reasons",
 }
 UNCLASSIFIED = "unclassified"
+UNKNOWN = "unknown"  # a case without a destination code (the breakdown by destination)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class CaseKeys:
 
     categories: tuple[str, ...]
     band: str
+    destination: str = ""  # the destination code as given in the case
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class Breakdown:
     loosened: int = 0
     tightened: int = 0
     reasons: int = 0
+    title: str = ""  # what the key names (a destination's name), when it is not the key
 
     @property
     def changed(self) -> int:
@@ -71,6 +74,7 @@ class BehaviouralDiff:
     skipped: tuple[Skipped, ...]
     corpus: tuple[str, ...]
     old_versions: tuple[str, ...] = ()  # replay: versions that made the recorded decisions
+    by_destination: tuple[Breakdown, ...] = ()  # in code order
 
     def of(self, direction: str) -> tuple[CaseChange, ...]:
         return tuple(c for c in self.changes if c.direction == direction)
@@ -124,6 +128,7 @@ class Tally:
     changes: list[CaseChange] = field(default_factory=list)
     by_category: dict[str, Counter[str]] = field(default_factory=dict)
     by_band: dict[str, Counter[str]] = field(default_factory=dict)
+    by_destination: dict[str, Counter[str]] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     old_versions: Counter[str] = field(default_factory=Counter)
 
@@ -141,6 +146,7 @@ class Tally:
         for key in keys.categories:
             _count(self.by_category, key, direction)
         _count(self.by_band, keys.band, direction)
+        _count(self.by_destination, keys.destination or UNKNOWN, direction)
 
     def merge(self, other: Tally) -> None:
         self.matrix.update(other.matrix)
@@ -149,7 +155,8 @@ class Tally:
         self.skipped += other.skipped
         self.old_versions.update(other.old_versions)
         for mine, theirs in ((self.by_category, other.by_category),
-                             (self.by_band, other.by_band)):
+                             (self.by_band, other.by_band),
+                             (self.by_destination, other.by_destination)):
             for key, counts in theirs.items():
                 mine.setdefault(key, Counter()).update(counts)
 
@@ -161,15 +168,18 @@ def _count(table: dict[str, Counter[str]], key: str, direction: str | None) -> N
         counts[direction] += 1
 
 
-def _breakdown(table: dict[str, Counter[str]], order: tuple[str, ...]) -> tuple[Breakdown, ...]:
+def _breakdown(table: dict[str, Counter[str]], order: tuple[str, ...],
+               titles: Mapping[str, str] | None = None) -> tuple[Breakdown, ...]:
     keys = [k for k in order if k in table] + sorted(k for k in table if k not in order)
     return tuple(Breakdown(k, table[k]["total"], table[k][LOOSENED], table[k][TIGHTENED],
-                           table[k][REASONS]) for k in keys)
+                           table[k][REASONS], (titles or {}).get(k, "")) for k in keys)
 
 
 def finish(tally: Tally, precedence: tuple[str, ...], categories: tuple[str, ...],
-           bands: tuple[str, ...], corpus: tuple[str, ...]) -> BehaviouralDiff:
-    """Turn the accumulated counts into the report's plain data."""
+           bands: tuple[str, ...], corpus: tuple[str, ...],
+           destinations: Mapping[str, str] | None = None) -> BehaviouralDiff:
+    """Turn the accumulated counts into the report's plain data (`destinations`: the
+    name of each destination code, for the breakdown by destination)."""
     seen = {o for pair in tally.matrix for o in pair}
     outcomes = tuple(precedence) + tuple(sorted(seen - set(precedence)))
     matrix = tuple(tuple(tally.matrix[(a, b)] for b in outcomes) for a in outcomes)
@@ -177,4 +187,5 @@ def finish(tally: Tally, precedence: tuple[str, ...], categories: tuple[str, ...
         outcomes=outcomes, matrix=matrix, total=tally.total, changes=tuple(tally.changes),
         by_category=_breakdown(tally.by_category, (*categories, UNCLASSIFIED)),
         by_band=_breakdown(tally.by_band, bands), skipped=tuple(tally.skipped),
-        corpus=corpus, old_versions=tuple(sorted(tally.old_versions)))
+        corpus=corpus, old_versions=tuple(sorted(tally.old_versions)),
+        by_destination=_breakdown(tally.by_destination, (), destinations))

@@ -32,6 +32,8 @@ class Recorded:
     assurances: frozenset[str] = frozenset()  # required assurances
     requests: frozenset[str] = frozenset()  # fields of information requests
     version: str = ""  # "policy-id version" that decided it
+    # "id version digest" of each register the case was screened against (engine/registers/)
+    registers: frozenset[str] = frozenset()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Recorded:
@@ -43,7 +45,14 @@ class Recorded:
             conditions=frozenset(str(c["id"]) for c in d.get("conditions") or ()),
             assurances=frozenset(map(str, d.get("required_assurances") or ())),
             requests=frozenset(str(r["field"]) for r in d.get("information_requests") or ()),
-            version=f"{policy.get('id', '?')} {policy.get('version', '?')}")
+            version=f"{policy.get('id', '?')} {policy.get('version', '?')}",
+            registers=register_keys(d.get("registers") or ()))
+
+
+def register_keys(provenance: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """"id version digest" of each register of a decision's `registers` provenance."""
+    return frozenset(f"{r.get('id')} {r.get('version')} {r.get('digest')}"
+                     for r in provenance if isinstance(r, Mapping))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,12 @@ class Corpus:
         self.cases += other.cases
         self.skipped += other.skipped
         self.sources += other.sources
+
+    def screened_otherwise(self, registers: frozenset[str]) -> int:
+        """How many recorded decisions were screened against other registers than
+        `registers` (register_keys; empty: none), so may not replay the same."""
+        return sum(1 for c in self.cases
+                   if c.recorded is not None and c.recorded.registers != registers)
 
 
 def _display(path: Path) -> str:

@@ -14,16 +14,19 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from engine.diff import fmt
-from engine.diff.behavioural import DIRECTIONS, REASONS, BehaviouralDiff
+from engine.diff.behavioural import DIRECTIONS, LOOSENED, REASONS, TIGHTENED, BehaviouralDiff
+from engine.diff.html_charts import OUTLINE, PALETTE
 
 CELL_W, CELL_H, LABEL_W, HEAD_H = 96, 40, 190, 58
-COLOURS = {"same": (75, 85, 99), "loosened": (185, 28, 28), "tightened": (180, 83, 9)}
+# Okabe-Ito vermillion and sky blue (engine/diff/html_charts.py), gray for the diagonal
+COLOURS = {"same": (75, 85, 99), "loosened": (213, 94, 0), "tightened": (86, 180, 233)}
+INK_ON_DARK = {"same": True, "loosened": True, "tightened": False}  # white numbers or not
 # changed outcomes get strong colours so that they stand out from the unchanged diagonal
 ALPHAS = {"same": (0.10, 0.45), "loosened": (0.55, 1.0), "tightened": (0.55, 1.0)}
 _WORDS = re.compile(r"\s+|[^\s]+")
 
 
-DIRECTION_COLOURS = {"loosened": "#b91c1c", "tightened": "#b45309", "reasons": "#2563eb"}
+DIRECTION_COLOURS = PALETTE
 BAR_LABEL_W, BAR_W, BAR_H = 230, 220, 20
 
 
@@ -50,7 +53,7 @@ def _cell(x: int, y: int, n: int, peak: int, kind: str) -> str:
     low, high = ALPHAS[kind]
     alpha = 0.0 if n == 0 else low + (high - low) * math.log1p(n) / math.log1p(max(peak, 1))
     fill = f"rgba({r},{g},{b},{alpha:.2f})" if n else "#ffffff"
-    ink = "#ffffff" if alpha > 0.6 else "#111827"
+    ink = "#ffffff" if alpha > 0.6 and INK_ON_DARK[kind] else "#111827"
     text = str(n) if n else "·"
     return (f'<rect x="{x}" y="{y}" width="{CELL_W - 4}" height="{CELL_H - 4}" rx="4" '
             f'fill="{fill}" stroke="#d1d5db" class="cell {kind}"><title>{n}</title></rect>'
@@ -103,7 +106,8 @@ def bar_svg(total: int, loosened: int, tightened: int, reasons: int, scale: int)
              f'<rect x="0" y="2" width="{width * total / max(scale, 1):.1f}" height="10" '
              'fill="#e5e7eb"/>']
     x = 0.0
-    for count, colour in ((loosened, "#b91c1c"), (tightened, "#b45309"), (reasons, "#2563eb")):
+    for count, colour in ((loosened, PALETTE[LOOSENED]), (tightened, PALETTE[TIGHTENED]),
+                          (reasons, PALETTE[REASONS])):
         w = width * count / max(scale, 1)
         if w:
             parts.append(f'<rect x="{x:.1f}" y="2" width="{w:.1f}" height="10" fill="{colour}"/>')
@@ -156,7 +160,8 @@ def transitions_svg(b: BehaviouralDiff) -> str:
         parts.append(f'<text x="{BAR_LABEL_W - 8}" y="{y + 13}" text-anchor="end">'
                      f'{escape(label)}</text>'
                      f'<rect x="{BAR_LABEL_W}" y="{y + 2}" width="{w:.1f}" height="{BAR_H - 6}" '
-                     f'fill="{colour}" class="bar {escape(direction)}"/>'
+                     f'fill="{colour}"{OUTLINE.get(direction, "")} '
+                     f'class="bar {escape(direction)}"/>'
                      f'<text x="{BAR_LABEL_W + w + 6:.1f}" y="{y + 13}">{n} '
                      f'{escape(direction)}</text>')
     return "".join(parts) + "</svg>"

@@ -1,15 +1,73 @@
 """The inline stylesheet of the HTML report (system fonts only, A4 print rules included).
 
-On paper (`@page`, `@media print`): A4 with margins and page numbers in the bottom margin,
+On paper (`@page`, `@media print`): A4 with margins, a running header in the top margin
+(`page_css`: the policy, both versions and their short digests, from the report) and
+`page X of Y` in the bottom margin, as CSS page-margin boxes (Chromium 131 and later),
 the cover and contents on their own page, table heads repeated on every page, rows, figures
 and cards kept whole, headings kept with what follows, the on-screen links hidden and the
 remaining (internal) links printed as plain text. Colours survive print and the charts
-carry their numbers as text, so a grayscale copy stays readable.
+carry their numbers as text, so a grayscale copy stays readable. Text that reaches the
+stylesheet (the running header) goes through `css_string`, never raw.
 """
 
+from __future__ import annotations
+
+import string
+
+from engine.diff.report import DiffReport, VersionInfo
+
+# characters a CSS string keeps as they are; every other one becomes a hex escape, so no
+# text can end the string, the rule or the <style> element (`"`, `\\`, `<`, newlines)
+_CSS_SAFE = frozenset(string.ascii_letters + string.digits + " .,:;_-@()+=#")
+_BOX = "font: 7.5pt system-ui, sans-serif; color: #4b5563;"
+
+
+def css_string(text: str) -> str:
+    """`text` as a double-quoted CSS string; control characters are dropped."""
+    out = []
+    for ch in text:
+        if ch in _CSS_SAFE:
+            out.append(ch)
+        elif ch.isprintable():
+            out.append(f"\\{ord(ch):x} ")  # the space ends the escape and is consumed
+    return '"' + "".join(out) + '"'
+
+
+def _side(v: VersionInfo, policy: str) -> str:
+    if v.status == "recorded":
+        return f"recorded decisions ({v.location})"
+    version = v.version if v.label == f"{policy} {v.version}" else v.label
+    return f"{version} ({v.digest[:19]})" if v.digest else version
+
+
+def running_footer(report: DiffReport) -> str:
+    """What the bottom margin of every printed page says, left of `page X of Y`."""
+    what = "replay" if report.mode == "replay" else "meeting pack"
+    return f"echri {what} · {report.old.label} → {report.new.label}"
+
+
+def running_header(report: DiffReport) -> str:
+    """What the top margin of every printed page says: the policy, both versions and
+    their short digests (`sha256:` and 12 hex digits)."""
+    new = report.new
+    policy = new.label.removesuffix(f" {new.version}")
+    return f"{policy}: {_side(report.old, policy)} → {_side(new, policy)}"
+
+
+def page_css(header: str, footer: str) -> str:
+    """The `@page` rule: A4, `header` at the top left of every page, `footer` at the
+    bottom left and `page X of Y` at the bottom right."""
+    return ("@page { size: A4; margin: 16mm 12mm 16mm;\n"
+            f"  @top-left {{ content: {css_string(header)}; {_BOX} }}\n"
+            f"  @bottom-left {{ content: {css_string(footer)}; {_BOX} }}\n"
+            '  @bottom-right { content: "page " counter(page) " of " counter(pages); '
+            f"{_BOX} }} }}\n")
+
+
+# text colours: darker tones of the charts' Okabe-Ito hues (engine/diff/html_charts.py)
 CSS = """
-:root { --ink: #111827; --muted: #6b7280; --line: #e5e7eb; --loose: #b91c1c;
-        --tight: #b45309; --reason: #2563eb; --bg: #f9fafb; }
+:root { --ink: #111827; --muted: #6b7280; --line: #e5e7eb; --loose: #a63c00;
+        --tight: #0063a0; --reason: #9c3f79; --link: #1d4ed8; --bg: #f9fafb; }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1240px; padding: 24px 32px 48px; color: var(--ink);
        font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
@@ -69,13 +127,16 @@ ins { background: #bbf7d0; text-decoration: none; color: #14532d; }
 header .sub { color: var(--muted); margin: 0 0 12px; }
 h2 .n { color: var(--muted); margin-right: 2px; }
 h2 a.top { float: right; font-size: 12px; font-weight: normal; color: var(--muted); }
-a { color: var(--reason); }
+a { color: var(--link); }
 .card a { color: inherit; text-decoration: none; display: block; }
 .card.warn { border-color: var(--tight); }
 code.digest { word-break: break-all; font-size: 11.5px; }
 nav.toc ol { columns: 2; column-gap: 32px; padding-left: 22px; }
 nav.toc li { margin: 2px 0; break-inside: avoid; }
 figure.small svg { max-width: 640px; }
+figure.directions svg { max-width: 680px; }
+svg text.count { fill: var(--ink); } svg text.label { fill: var(--ink); }
+.key { margin: 14px 0 0; }
 svg rect.bar + text { fill: var(--ink); }
 table.scores { font-size: 12.5px; }
 table.scores td, table.scores th { padding: 2px 6px; }
@@ -83,9 +144,6 @@ table.scores td:nth-child(3n+1) { border-left: 2px solid #d1d5db; }
 .delta { color: var(--muted); font-variant-numeric: tabular-nums; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line);
          padding-top: 8px; }
-@page { size: A4; margin: 14mm 12mm 16mm;
-  @bottom-right { content: "page " counter(page) " of " counter(pages);
-                  font: 8pt system-ui, sans-serif; color: #6b7280; } }
 @media print {
   body { max-width: none; padding: 0; font-size: 9pt; line-height: 1.35; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }

@@ -25,9 +25,11 @@ from engine.diff.behavioural import (
 from engine.diff.corpus import Corpus
 from engine.diff.declared import Undeclared, undeclared
 from engine.diff.elements import rules as rule_elements
+from engine.diff.proof import Proof, ProofError, check_proof
 from engine.diff.runner import Job, Progress, make_side, run
 from engine.diff.sources import LoadedVersion
 from engine.diff.structural import StructuralDiff, diff_structure
+from engine.registers.model import RegisterSet
 
 FAIL_ON = ("loosened", "tightened", "any")
 FAIL_ON_LIMIT = 20  # cases listed on stderr when --fail-on fails
@@ -61,6 +63,7 @@ class DiffReport:
     behavioural: BehaviouralDiff | None  # None when no corpus was given
     declared_changes: tuple[str, ...] = ()  # the new version's `changes` in policy.yaml
     undeclared: tuple[Undeclared, ...] = ()  # structural changes `changes` does not mention
+    proof: Proof | None = None  # `--proof FILE` / `--prove` (engine/diff/proof.py)
 
     @property
     def empty(self) -> bool:
@@ -92,18 +95,21 @@ def _behaviour(job: Job, corpus: Corpus, jobs: int, progress: Progress | None
     tally.skipped = sorted([*corpus.skipped, *tally.skipped], key=lambda s: origin_key(s.origin))
     policy = job.new.compiled.policy
     return finish(tally, policy.precedence, tuple(policy.categories),
-                  (*policy.bands, "unknown"), tuple(corpus.sources))
+                  (*policy.bands, "unknown"), tuple(corpus.sources),
+                  {code: d.name for code, d in policy.destinations.items()})
 
 
 def diff_versions(old: LoadedVersion, new: LoadedVersion, corpus: Corpus | None = None, *,
                   backend: str = DEFAULT_BACKEND, jobs: int = 1,
-                  progress: Progress | None = None) -> DiffReport:
-    """Structural diff of two versions, plus the behavioural diff on `corpus` if given."""
+                  progress: Progress | None = None,
+                  registers: RegisterSet | None = None) -> DiffReport:
+    """Structural diff of two versions, plus the behavioural diff on `corpus` if given
+    (each case screened against `registers` under both versions when given)."""
     behaviour = None
     structure = diff_structure(old, new)
     if corpus is not None:
-        job = Job(make_side(new.compiled, backend), make_side(old.compiled, backend),
-                  rule_renames(structure))
+        job = Job(make_side(new.compiled, backend, registers),
+                  make_side(old.compiled, backend, registers), rule_renames(structure))
         behaviour = _behaviour(job, corpus, jobs, progress)
     same = old.policy.digest == new.policy.digest
     files = {rid: str(f.get("file")) for src in (old.source, new.source)
@@ -111,6 +117,19 @@ def diff_versions(old: LoadedVersion, new: LoadedVersion, corpus: Corpus | None 
     return DiffReport("diff", version_info(old), version_info(new), structure,
                       behaviour, () if same else new.policy.changes,
                       undeclared(structure, new.policy.changes, files))
+
+
+def with_proof(report: DiffReport, proof: Proof, old: LoadedVersion, new: LoadedVersion
+               ) -> DiffReport:
+    """The report linked to `proof`; ProofError when the proof is for other versions or
+    digests (a stale proof is refused, never shown)."""
+    sides = [(v.policy.id, v.policy.version, v.policy.digest) for v in (old, new)]
+    problems = check_proof(proof, sides[0], sides[1])
+    if problems:
+        raise ProofError(f"{proof.source}: the proof is not for "
+                         f"{old.policy.id}@{old.policy.version} → "
+                         f"{new.policy.id}@{new.policy.version}: " + "; ".join(problems))
+    return dataclasses.replace(report, proof=proof)
 
 
 def rule_renames(s: StructuralDiff) -> dict[str, str]:
@@ -121,9 +140,12 @@ def rule_renames(s: StructuralDiff) -> dict[str, str]:
 
 def replay_decisions(new: LoadedVersion, corpus: Corpus, *, spec: str = "",
                      backend: str = DEFAULT_BACKEND, jobs: int = 1,
-                     progress: Progress | None = None) -> DiffReport:
-    """Which recorded decisions (cases with their decisions) `new` would decide otherwise."""
-    behaviour = _behaviour(Job(make_side(new.compiled, backend)), corpus, jobs, progress)
+                     progress: Progress | None = None,
+                     registers: RegisterSet | None = None) -> DiffReport:
+    """Which recorded decisions (cases with their decisions) `new` would decide otherwise,
+    screening the cases against `registers` when given (as `echri evaluate --registers`)."""
+    side = make_side(new.compiled, backend, registers)
+    behaviour = _behaviour(Job(side), corpus, jobs, progress)
     return DiffReport("replay", recorded_info(behaviour, spec), version_info(new), None,
                       behaviour)
 
@@ -202,6 +224,8 @@ def summary(report: DiffReport) -> list[tuple[str, str]]:
     if report.undeclared:
         out.append(("warning", f"{len(report.undeclared)} structural change(s) not declared "
                                f"in the `changes:` of {report.new.label}"))
+    if report.proof is not None:
+        out.append(("proof", report.proof.summary()))
     return out
 
 

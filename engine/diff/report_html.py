@@ -6,27 +6,33 @@ workflow", meeting pack): a cover with both versions, their digests and effectiv
 the counts and a chart of the changed decisions; a table of contents; then what matters
 first — loosened decisions with their causes, rule changes (conditions diffed word by
 word), tightened decisions, decisions with the same outcome for other reasons, the overview
-(transition matrix, breakdowns), categories, vocabulary and sanctions, the authors' declared
+(transition matrix, bar charts of the changes by category, band and destination
+(html_charts.py), breakdowns), categories, vocabulary and sanctions, the authors' declared
 changes and any undeclared ones, and last the destination data, where destinations whose
 only change is their Freedom House score share one compact table (html_structure.py).
-Output depends only on the report: the same inputs give byte-identical pages.
+On paper every page has a running header (policy, both versions, short digests) and
+`page X of Y` (html_style.page_css). Output depends only on the report: the same inputs
+give byte-identical pages.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.diff import fmt, html_parts, html_structure
+from engine.diff import fmt, html_charts, html_parts, html_structure
 from engine.diff.behavioural import LOOSENED, REASONS, TIGHTENED, BehaviouralDiff, Breakdown
 from engine.diff.html_parts import e, table
-from engine.diff.html_style import CSS
+from engine.diff.html_style import CSS, page_css, running_footer, running_header
+from engine.diff.proof import DIRECTIONS as PROOF_DIRECTIONS
 from engine.diff.report import DiffReport, VersionInfo, summary
 from engine.diff.structural import StructuralDiff
 from engine.version import __version__
 
 PART_TITLES = {
     LOOSENED: "Loosened decisions",
+    "proof": "Proof over every case",
     "rules": "Rule changes",
     TIGHTENED: "Tightened decisions",
     REASONS: "Same outcome, different reasons",
@@ -141,11 +147,45 @@ def _case_rows(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str]
     return rows
 
 
+def _proof_note(report: DiffReport, direction: str) -> str:
+    """One line on what the proof says about this direction, linking to the proof part."""
+    proof, b = report.proof, report.behavioural
+    if proof is None or direction not in PROOF_DIRECTIONS:
+        return ""
+    note = proof.corpus_note(direction, b.counts[direction] if b else 0)
+    warn = f"<br><b>Warning:</b> {e(note)}" if note else ""
+    return (f'<p><b>Proof:</b> {e(proof.headline(direction))} '
+            f'{e(proof.bounds())} (<a href="#proof">regions and witnesses</a>){warn}</p>')
+
+
+def _proof(report: DiffReport) -> Part | None:
+    """Every region `echri analyze compare` found, per direction, each with its witness."""
+    proof = report.proof
+    if proof is None:
+        return None
+    body = [f'<p class="note">From <code>{e(proof.source)}</code>: '
+            f"{e(proof.old.name)} → {e(proof.new.name)}, digests "
+            f'<code class="digest">{e(proof.old.digest)}</code> → <code class="digest">'
+            f"{e(proof.new.digest)}</code> {e(proof.bounds())}.</p>"]
+    for direction in PROOF_DIRECTIONS:
+        rows = [(e(n), e(r.region), e(r.condition.removeprefix(r.region).lstrip("; ")),
+                 f'<code class="digest">{e(json.dumps(r.witness, ensure_ascii=False))}</code>')
+                for n, r in enumerate(proof.of(direction), 1)]
+        body.append(f"<h3>{e(direction.capitalize())}</h3>"
+                    f"<p><b>{e(proof.headline(direction))}</b></p>")
+        if rows:
+            body.append(table(("#", "region", "in the witness", "witness case"), rows,
+                              "regions"))
+    counts = ", ".join(f"{len(proof.of(d))} {d}" for d in PROOF_DIRECTIONS)
+    return Part("proof", f"{counts} region(s)", "".join(body))
+
+
 def _cases(report: DiffReport, b: BehaviouralDiff, direction: str) -> Part:
     rows = _case_rows(b, direction, fmt.renames(report))
     old = "the recorded decision" if report.mode == "replay" else report.old.label
     note = DIRECTION_NOTES[direction].format(old=old, new=report.new.label)
-    body = f'<p class="note">{len(rows)} case(s) {e(note)}, each with why.</p>'
+    body = _proof_note(report, direction)
+    body += f'<p class="note">{len(rows)} case(s) {e(note)}, each with why.</p>'
     body += table(CASE_HEAD, rows, "cases") if rows else ""
     return Part(direction, f"{len(rows)} case(s)", body)
 
@@ -173,6 +213,7 @@ def _overview(report: DiffReport, b: BehaviouralDiff) -> Part:
                      + "<figcaption>Rows: outcome under the old version; columns: outcome under "
                        "the new version. Outcomes are ordered most severe first.</figcaption>"
                        "</figure>")
+        parts.append(html_charts.charts_html(b))
         parts += [_breakdown(*breakdown) for breakdown in fmt.breakdowns(b)]
     return Part("overview", f"{b.total} case(s) compared", "".join(parts))
 
@@ -222,6 +263,9 @@ def parts(report: DiffReport) -> list[Part]:
     if report.structural is not None:
         found.update(_structural_parts(report, report.structural))
     found.update(_declared(report))
+    proof = _proof(report)
+    if proof is not None:
+        found["proof"] = proof
     return [found[anchor] for anchor in PART_TITLES if anchor in found]
 
 
@@ -240,5 +284,6 @@ def render_html(report: DiffReport) -> str:
                 f"{e(fmt.LEGEND)}</footer>")
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{e(fmt.title(report))}</title><style>{CSS}</style></head><body>"
+            f"<title>{e(fmt.title(report))}</title><style>{CSS}"
+            f"{page_css(running_header(report), running_footer(report))}</style></head><body>"
             + "\n".join(body) + "</body></html>\n")

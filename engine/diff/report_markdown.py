@@ -15,6 +15,7 @@ broken with a zero-width space. Text the tool writes itself is left as it is.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterable, Sequence
 
@@ -26,6 +27,7 @@ from engine.diff.behavioural import (
     BehaviouralDiff,
     Breakdown,
 )
+from engine.diff.proof import DIRECTIONS as PROOF_DIRECTIONS
 from engine.diff.report import DiffReport, summary
 from engine.diff.structural import ElementChange, FieldChange, Section, StructuralDiff
 
@@ -157,6 +159,29 @@ def _cases(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], st
                    body + _more(len(changes), limit), open_=direction == LOOSENED)
 
 
+def _proof(report: DiffReport, direction: str, limit: int) -> list[str]:
+    """What `echri analyze compare` proved about one direction, and its regions."""
+    proof = report.proof
+    if proof is None or direction not in PROOF_DIRECTIONS:
+        return []
+    b = report.behavioural
+    lines = [f"> **Proof, {direction}:** {proof.headline(direction)} {proof.bounds()}, "
+             f"from {code(proof.source)}"]
+    note = proof.corpus_note(direction, b.counts[direction] if b else 0)
+    if note:
+        lines.append(f"> [!WARNING]\n> {note}")
+    lines.append("")
+    regions = proof.of(direction)
+    if regions:
+        body = [line for n, r in enumerate(regions[:limit], 1) for line in (
+            f"{n}. {escape(r.condition)}",
+            f"   witness: {code(json.dumps(r.witness, ensure_ascii=False))}")]
+        found = "Proven" if proof.complete.get(direction) else "Found"
+        lines += details(f"<b>{found} {direction} regions</b>: {len(regions)}",
+                         body + _more(len(regions), limit))
+    return lines
+
+
 def _breakdown(title: str, key: str, rows: Sequence[Breakdown]) -> list[str]:
     head = (key, *fmt.BREAKDOWN_HEAD)
     body = [tuple(escape(v) for v in fmt.breakdown_row(r)) for r in rows]
@@ -171,11 +196,11 @@ def _behavioural(report: DiffReport, b: BehaviouralDiff, limit: int) -> list[str
                                             for s in b.skipped[:limit]])
     lines.append("")
     if not b.total:
-        return lines
+        return lines + [line for d in PROOF_DIRECTIONS for line in _proof(report, d, limit)]
     lines += _matrix(b)
     renamed = fmt.renames(report)
     for direction in DIRECTIONS:
-        lines += _cases(b, direction, renamed, limit)
+        lines += _proof(report, direction, limit) + _cases(b, direction, renamed, limit)
     return lines + [line for bd in fmt.breakdowns(b) for line in _breakdown(*bd)]
 
 
@@ -217,6 +242,9 @@ def _markdown(report: DiffReport, limit: int) -> str:
                          body + _more(len(report.undeclared), limit), open_=True)
     if report.behavioural is not None:
         lines += _behavioural(report, report.behavioural, limit)
+    elif report.proof is not None:
+        lines += ["#### Proof", ""]
+        lines += [line for d in PROOF_DIRECTIONS for line in _proof(report, d, limit)]
     if report.structural is not None and not report.structural.empty:
         lines += _structural(report.structural, limit)
     return "\n".join(lines).rstrip() + "\n"

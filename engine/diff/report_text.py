@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from engine.diff import fmt
 from engine.diff.behavioural import DIRECTION_TITLES, DIRECTIONS, BehaviouralDiff, Breakdown
+from engine.diff.proof import DIRECTIONS as PROOF_DIRECTIONS
 from engine.diff.report import DiffReport, summary
 from engine.diff.structural import ElementChange, Section, StructuralDiff
 
@@ -63,10 +65,26 @@ def _matrix(b: BehaviouralDiff, old: str, new: str) -> list[str]:
     return ["", "Transition matrix (rows: old outcome, columns: new outcome)", *table(rows)]
 
 
-def _change_lines(b: BehaviouralDiff, direction: str, renamed: dict[tuple[str, str], str]
-                  ) -> list[str]:
+def _proof_lines(report: DiffReport, direction: str) -> list[str]:
+    """What `echri analyze compare` proved about one direction, each region with its witness."""
+    proof = report.proof
+    if proof is None or direction not in PROOF_DIRECTIONS:
+        return []
+    b = report.behavioural
+    lines = [f"  proof: {proof.headline(direction)} {proof.bounds()}, from {proof.source}"]
+    note = proof.corpus_note(direction, b.counts[direction] if b else 0)
+    lines += [f"  warning[proof-bounds]: {note}"] if note else []
+    for n, r in enumerate(proof.of(direction), 1):
+        lines += [f"    {n}. {r.condition}",
+                  f"       witness: {json.dumps(r.witness, ensure_ascii=False)}"]
+    return lines
+
+
+def _change_lines(report: DiffReport, b: BehaviouralDiff, direction: str,
+                  renamed: dict[tuple[str, str], str]) -> list[str]:
     changes = b.of(direction)
-    lines = ["", f"{DIRECTION_TITLES[direction]}: {len(changes)}"]
+    lines = ["", f"{DIRECTION_TITLES[direction]}: {len(changes)}", *_proof_lines(report,
+                                                                                 direction)]
     for c in changes:
         lines.append(f"  {c.case_id} ({c.origin}): {c.old} → {c.new}")
         lines += [f"      {label}: {rules}"
@@ -87,12 +105,22 @@ def _behavioural(report: DiffReport, b: BehaviouralDiff) -> list[str]:
     lines = ["", "BEHAVIOURAL CHANGES", *(f"corpus: {c}" for c in b.corpus)]
     lines += [f"skipped: {s.origin}: {s.reason}" for s in b.skipped]
     if not b.total:
-        return lines
+        return lines + _proof(report)
     lines += _matrix(b, report.old.version, report.new.version)
     renamed = fmt.renames(report)
     for direction in DIRECTIONS:
-        lines += _change_lines(b, direction, renamed)
+        lines += _change_lines(report, b, direction, renamed)
     return lines + [line for bd in fmt.breakdowns(b) for line in _breakdown(*bd)]
+
+
+def _proof(report: DiffReport) -> list[str]:
+    """The proof on its own (no decisions were compared)."""
+    if report.proof is None:
+        return []
+    lines = ["", "PROOF (echri analyze compare)"]
+    for direction in PROOF_DIRECTIONS:
+        lines += ["", f"{DIRECTION_TITLES[direction]}", *_proof_lines(report, direction)]
+    return lines
 
 
 def render_text(report: DiffReport) -> str:
@@ -110,4 +138,6 @@ def render_text(report: DiffReport) -> str:
         lines += _structural(report.structural)
     if report.behavioural is not None:
         lines += _behavioural(report, report.behavioural)
+    else:
+        lines += _proof(report)
     return "\n".join(lines) + "\n"

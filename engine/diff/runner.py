@@ -23,6 +23,7 @@ from engine.diff.causes import Explainer
 from engine.diff.corpus import CorpusCase, Recorded, Skipped
 from engine.evaluator import BACKENDS, Backend
 from engine.model import UNKNOWN_BAND
+from engine.registers.model import RegisterSet
 
 CHUNK = 250
 Progress = Callable[[int], None]
@@ -30,17 +31,20 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class Side:
-    """A compiled version with the backend that evaluates it."""
+    """A compiled version with the backend that evaluates it, and the register set its
+    cases are screened against (None: no screening, engine/registers/)."""
 
     compiled: CompiledPolicy
     backend: Backend
+    registers: RegisterSet | None = None
 
 
-def make_side(compiled: CompiledPolicy, backend: str = DEFAULT_BACKEND) -> Side:
+def make_side(compiled: CompiledPolicy, backend: str = DEFAULT_BACKEND,
+              registers: RegisterSet | None = None) -> Side:
     if backend not in BACKENDS:
         raise BackendUnavailable(f"unknown backend `{backend}` (use durable or python)")
     try:
-        return Side(compiled, BACKENDS[backend](compiled))
+        return Side(compiled, BACKENDS[backend](compiled), registers)
     except ImportError as exc:
         raise BackendUnavailable(f"the {backend} backend cannot be used here ({exc})") from exc
 
@@ -53,11 +57,13 @@ def summarise(d: Decision) -> Recorded:
 
 
 def _keys(policy: CompiledPolicy, case: Mapping[str, Any], n: NormalizedCase | None) -> CaseKeys:
+    code = str(case.get("destination") or "")
     if n is None:
-        dest = policy.destinations.get(str(case.get("destination")))
-        return CaseKeys((UNCLASSIFIED,), dest.band if dest else UNKNOWN_BAND)
+        dest = policy.destinations.get(code)
+        return CaseKeys((UNCLASSIFIED,), dest.band if dest else UNKNOWN_BAND, code)
     cats = {i.category or UNCLASSIFIED for i in n.items}
-    return CaseKeys(tuple(sorted(cats)), str(n.facts.get("destination.band", UNKNOWN_BAND)))
+    return CaseKeys(tuple(sorted(cats)), str(n.facts.get("destination.band", UNKNOWN_BAND)),
+                    code)
 
 
 def decide_case(side: Side, case: Mapping[str, Any]) -> tuple[Recorded, CaseKeys]:
@@ -72,7 +78,7 @@ def decide_full(side: Side, case: Mapping[str, Any]
     policy, engine = side.compiled, side.backend
     normalized: NormalizedCase | None = None
     try:
-        normalized = normalize(case, policy)
+        normalized = normalize(case, policy, side.registers)
         decision = decide(policy, normalized, engine.evaluate(normalized), engine.name)
     except Exception as exc:  # fail closed, as engine.api.evaluate_with does
         normalized = None

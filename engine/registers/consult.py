@@ -57,6 +57,21 @@ def annotate(rs: RegisterSet | None, submitted: str, case: MutableMapping[str, A
     return Screening(found, rs.provenance())
 
 
+def shared_factors(rs: RegisterSet | None, day: str, destination: Any,
+                   known: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(factor, citation) of the factors active risk notes add to the destination, for the
+    factors the version knows; the first note (by id) that adds a factor is cited."""
+    if rs is None or not isinstance(destination, str):
+        return ()
+    out: dict[str, str] = {}
+    for n in sorted(rs.notes, key=lambda n: n.id):
+        if n.subject.get("destination") == destination and n.active_on(day):
+            for f in n.factors:
+                if f in known:
+                    out.setdefault(f, f"shared by {n.shared_by}: note {n.id}, {n.source}")
+    return tuple(sorted(out.items()))
+
+
 def _overlap(a: str, b: str) -> bool:
     """Same entry, or one is a sub-paragraph of the other (on dot boundaries)."""
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")

@@ -3,9 +3,10 @@ the CSV files `settings.yaml` imports (OpenSanctions `targets.simple.csv` format
 
 YAML files are read with line marks (engine/loader.py) and checked against their schema
 (schemas/register-*.schema.json), so every problem has file:line:col. Then cross-checks:
-duplicate notice ids (`duplicate-id`), CSV headers (`csv-header`), files the set does not
-know (`unknown-file`, with did-you-mean), and the lint `notice-expired` (warning): a notice
-whose validity ended before the lint date is ignored by screening.
+duplicate notice or note ids (`duplicate-id`), CSV headers (`csv-header`), files the set does not
+know (`unknown-file`, with did-you-mean), and the lints `notice-expired` (warning): a notice
+whose validity ended before the lint date is ignored by screening, and `note-expired`
+(warning): a risk note past its review date.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,21 +86,58 @@ def notice_from(raw: dict[str, Any], register: str) -> Notice:
         revoked=raw.get("revoked"), consultation=raw.get("consultation"))
 
 
+def _unique(doc: Document, key: str, noun: str, seen: dict[str, str],
+            problems: list[Diagnostic]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, raw entry) of the entries of `doc[key]` whose id no earlier file of the set
+    has; a repeated id is a `duplicate-id` error naming the file that has it first."""
+    for i, raw in enumerate(doc.data[key]):
+        if raw["id"] in seen:
+            problems.append(doc.diagnostic((key, i, "id"), "duplicate-id",
+                                           f"{noun} `{raw['id']}` is also in "
+                                           f"`{seen[raw['id']]}`"))
+            continue
+        seen[raw["id"]] = doc.path
+        yield i, raw
+
+
 def _notices(doc: Document, register: str, seen: dict[str, str], lint_day: str,
              problems: list[Diagnostic]) -> list[Notice]:
     out = []
-    for i, raw in enumerate(doc.data["notices"]):
+    for i, raw in _unique(doc, "notices", "notice", seen, problems):
         n = notice_from(raw, register)
-        if n.id in seen:
-            problems.append(doc.diagnostic(("notices", i, "id"), "duplicate-id",
-                                           f"notice `{n.id}` is also in `{seen[n.id]}`"))
-            continue
-        seen[n.id] = doc.path
         if n.expires <= lint_day:
             problems.append(doc.diagnostic(
                 ("notices", i, "date_of_denial"), "notice-expired",
                 f"notice `{n.id}` expired on {n.expires}: screening ignores it",
                 help="remove it, or import the notifying state's renewal", severity="warning"))
+        out.append(n)
+    return out
+
+
+def note_from(raw: dict[str, Any], register: str) -> RiskNote:
+    """A RiskNote from its schema-valid register form."""
+    return RiskNote(raw["id"], dict(raw["subject"]), raw["shared_by"], raw["source"],
+                    raw["tlp"], raw["review_by"], raw["text"], register, raw.get("revoked"),
+                    tuple(raw.get("factors") or ()))
+
+
+def _notes(doc: Document, register: str, seen: dict[str, str], lint_day: str,
+           problems: list[Diagnostic]) -> list[RiskNote]:
+    out = []
+    for i, raw in _unique(doc, "notes", "note", seen, problems):
+        n = note_from(raw, register)
+        if n.factors and "destination" not in n.subject:
+            problems.append(doc.diagnostic(
+                ("notes", i, "factors"), "note-factors-without-destination",
+                f"note `{n.id}` adds factors but names no destination",
+                help="give subject.destination, or remove factors"))
+            continue
+        if n.review_by < lint_day:
+            problems.append(doc.diagnostic(
+                ("notes", i, "review_by"), "note-expired",
+                f"note `{n.id}` was due for review on {n.review_by}",
+                help="remove it, or import the sharing state's reviewed note",
+                severity="warning"))
         out.append(n)
     return out
 
@@ -138,7 +177,8 @@ def load_csv(raw: bytes, display: str, register: str, kind: str, source: str,
             continue
         out.append(Listed(cell["id"].strip(), cell["name"].strip(), _split(cell["aliases"]),
                           frozenset(c.upper() for c in _split(cell["countries"])), kind,
-                          register, cell["dataset"].strip() or source, cell["sanctions"]))
+                          register, cell["dataset"].strip() or source, cell["sanctions"],
+                          cell["schema"].strip()))
     return out
 
 
@@ -165,6 +205,7 @@ def load_registers(directory: str | Path, lint_day: str | None = None
     notes: list[RiskNote] = []
     listed: list[Listed] = []
     seen: dict[str, str] = {}
+    seen_notes: dict[str, str] = {}
     files = sorted(p.name for p in root.iterdir() if p.is_file())
     imported = {i["file"] for i in imports}
     for name in files:
@@ -187,9 +228,7 @@ def load_registers(directory: str | Path, lint_day: str | None = None
         if kind == "register-notices":
             notices.extend(_notices(doc, head["id"], seen, lint_day, problems))
         else:
-            notes.extend(RiskNote(n["id"], dict(n["subject"]), n["shared_by"], n["source"],
-                                  n["tlp"], n["review_by"], n["text"], head["id"])
-                         for n in doc.data["notes"])
+            notes.extend(_notes(doc, head["id"], seen_notes, lint_day, problems))
     for i, imp in enumerate(imports):
         path = root / imp["file"]
         if not path.is_file():

@@ -11,9 +11,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-TLP = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+from engine.implicated import normalise_name
+
+TLP = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")  # least to most restricted
 DEFAULT_VALIDITY_YEARS = 3  # Wassenaar and EU practice for denial notifications
 MATCH_KINDS = ("restricted", "implicated", "denied", "near_match")
+# FollowTheMoney schemas of listed organisations (OpenSanctions `schema` column): their
+# names are public and are left unmasked in the decision log; a `Person` never is
+ORGANISATION_SCHEMAS = frozenset({"Organization", "Company", "LegalEntity", "PublicBody"})
 
 
 def add_years(day: str, years: int) -> str:
@@ -112,18 +117,41 @@ class Listed:
     register: str
     source: str  # dataset / source the row comes from
     sanctions: str = ""
+    schema: str = ""  # the FollowTheMoney schema of the row: Company, Person, ...
 
 
 @dataclass(frozen=True, slots=True)
 class RiskNote:
+    """A destination, end-user or technology note shared by a Subscribing State."""
+
     id: str
     subject: dict[str, str]
     shared_by: str
     source: str
     tlp: str
-    review_by: str
+    review_by: str  # the last day the note applies unless it is reviewed
     text: str
     register: str
+    revoked: str | None = None
+    factors: tuple[str, ...] = ()  # destination factors the note adds while active
+
+    def active_on(self, day: str) -> bool:
+        """Not past its review date and not revoked on `day`."""
+        if self.revoked is not None and self.revoked <= day:
+            return False
+        return day <= self.review_by
+
+    def to_dict(self) -> dict[str, Any]:
+        """The register form (schemas/register-notes.schema.json)."""
+        out: dict[str, Any] = {"id": self.id, "subject": dict(self.subject),
+                               "shared_by": self.shared_by, "source": self.source,
+                               "tlp": self.tlp, "review_by": self.review_by,
+                               "text": self.text}
+        if self.factors:
+            out["factors"] = list(self.factors)
+        if self.revoked:
+            out["revoked"] = self.revoked
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +184,16 @@ class RegisterSet:
     listed: tuple[Listed, ...] = ()
     notes: tuple[RiskNote, ...] = ()
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _names: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def organisation_names(self) -> frozenset[str]:
+        """Normalised names and aliases of the listed entries that are organisations (not
+        persons): public names the decision log leaves unmasked (engine/api.py)."""
+        if "organisations" not in self._names:
+            self._names["organisations"] = frozenset(
+                normalise_name(n) for e in self.listed if e.schema in ORGANISATION_SCHEMAS
+                for n in (e.name, *e.aliases))
+        return self._names["organisations"]
 
     def provenance(self) -> tuple[dict[str, str], ...]:
         return tuple(r.to_dict() for r in self.registers)

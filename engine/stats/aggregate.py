@@ -12,7 +12,9 @@ when a log is given twice (by `decision_id`). What each decision contributes:
   classification the decision used) and the rights at risk of those categories. Masking
   keeps every fact classification uses, so the masked case classifies as the original.
   A decision whose version is not in the repository (or whose digest differs) counts as
-  `unknown` band and category, with no rights at risk, and a warning says how many.
+  `unknown` band and category, with no rights at risk, and a warning says how many;
+- the UN M49 region of the recorded destination (data/regions/m49.csv; `unknown` for a code
+  M49 does not list), whatever the version.
 
 The time of a decision is the record's `time` (UTC date); periods are inclusive.
 """
@@ -30,6 +32,7 @@ from engine.cases import normalize
 from engine.compiler import CompiledPolicy
 from engine.decisionlog import read_log, verify_log
 from engine.model import OUTCOMES
+from engine.stats.regions import region_of
 
 UNKNOWN, UNCLASSIFIED = "unknown", "unclassified"
 
@@ -68,6 +71,7 @@ class Contribution:
     policy: tuple[str, str, str]  # id, version, digest
     outcome: str
     band: str
+    region: str  # UN M49 region of the destination (engine/stats/regions.py)
     categories: frozenset[str]
     rights: frozenset[str]
     commitments: frozenset[str]
@@ -161,7 +165,9 @@ def contribution(record: Mapping[str, Any], store: PolicyStore | None) -> tuple[
     return Contribution(
         str(record.get("time", ""))[:10],
         (str(recorded.get("id")), str(recorded.get("version")), str(recorded.get("digest"))),
-        str(decision.get("decision") or UNKNOWN), band, categories, rights,
+        str(decision.get("decision") or UNKNOWN), band,
+        region_of((record.get("case") or {}).get("destination")
+                  if isinstance(record.get("case"), Mapping) else None), categories, rights,
         frozenset(str(c) for f in findings for c in f.get("commitments") or ()),
         frozenset(titles), titles), policy is not None
 
@@ -236,6 +242,10 @@ def build_tables(parts: list[Contribution], store: PolicyStore | None,
         _table("band", "Decisions by destination band and outcome", "Destination band",
                rows(band_keys, {UNKNOWN: "unknown"}, band_order), bands, columns, True,
                "Each decision counts once; the totals row is the decisions by outcome."),
+        _table("region", "Decisions by destination region (UN M49) and outcome", "Region",
+               rows((p.region for p in parts), {UNKNOWN: "unknown"}), Counter(
+                   (p.region, p.outcome) for p in parts), columns, True,
+               "Each decision counts once, under the region of its destination."),
         _table("category", "Decisions by item category and outcome", "Category",
                rows((k for p in parts for k in p.categories), cat_titles), multi("categories"),
                columns, False, "A decision counts once under each category of its items."),
