@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.backends import BACKENDS, Backend
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy, compile_policy, compiled_problems
 from engine.decision import Decision, decide, disagreement, engine_error
 from engine.diagnostics import Diagnostic, DiagnosticError, has_errors
-from engine.evaluator import BACKENDS, Backend
 from engine.registers.model import RegisterSet
 from engine.repository import find_version_dirs, load_version_source
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from engine import conditions
 from engine.conditions import Node
-from engine.evaluator import compile_condition
 from engine.facts import FACTS, is_item_fact
 from engine.implicated import CompiledParty, compile_parties
 from engine.model import UNKNOWN_BAND, Citation, Policy, Rule
+from engine.predicates import compile_condition
 from engine.sanctions import CompiledRegime, compile_regimes
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import implicated, sanctions
 from engine.conditions import AnyOf, Node, Not, Test, to_nnf
-from engine.evaluator import Predicate, compile_condition
+from engine.predicates import Predicate, compile_condition
 
 if TYPE_CHECKING:
     from engine.cases import ItemView, NormalizedCase, Party

@@ -12,12 +12,55 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from engine.compiler import CompiledPolicy
-    from engine.decision import Decision
+
+
+class FindingView(Protocol):
+    """What the explanation reads of a finding (engine/decision.py `Finding`)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def basis(self) -> tuple[str, ...]: ...
+    @property
+    def items(self) -> tuple[str, ...]: ...
+    @property
+    def evidence(self) -> tuple[str, ...]: ...
+
+
+class DecisionView(Protocol):
+    """What the explanation reads of a decision (engine/decision.py `Decision`, which
+    calls this module: typed by shape, so that this module does not import it)."""
+
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def decision(self) -> str: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def explanation(self) -> str: ...
+    @property
+    def policy(self) -> Mapping[str, str]: ...
+    @property
+    def findings(self) -> Sequence[FindingView]: ...
+    @property
+    def conditions(self) -> Sequence[Mapping[str, str]]: ...
+    @property
+    def required_assurances(self) -> Sequence[str]: ...
+    @property
+    def missing_assurances(self) -> Sequence[str]: ...
+    @property
+    def information_requests(self) -> Sequence[Mapping[str, str]]: ...
+
 
 LABELS = {
     "deny": "Deny",
@@ -53,11 +96,11 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _decisive(decision: Decision) -> list[str]:
+def _decisive(decision: DecisionView) -> list[str]:
     return [f.rule for f in decision.findings if f.outcome == decision.decision]
 
 
-def _what_would_change(decision: Decision) -> list[str]:
+def _what_would_change(decision: DecisionView) -> list[str]:
     out = []
     if decision.missing_assurances:
         missing = _join(_clean(decision.missing_assurances))
@@ -68,7 +111,7 @@ def _what_would_change(decision: Decision) -> list[str]:
     return out
 
 
-def _requiring(decision: Decision, policy: CompiledPolicy) -> list[str]:
+def _requiring(decision: DecisionView, policy: CompiledPolicy) -> list[str]:
     """Rules of the decision that require one of its missing assurances."""
     missing = set(decision.missing_assurances)
     out = []
@@ -79,7 +122,7 @@ def _requiring(decision: Decision, policy: CompiledPolicy) -> list[str]:
     return out or ["the policy"]
 
 
-def explanation(decision: Decision, policy: CompiledPolicy) -> str:
+def explanation(decision: DecisionView, policy: CompiledPolicy) -> str:
     """One plain-language paragraph for a licensing officer."""
     head = f"{LABELS[decision.decision]} under {' '.join(_clean((policy.id, policy.version)))}."
     decisive = _decisive(decision)
@@ -114,7 +157,7 @@ def explanation(decision: Decision, policy: CompiledPolicy) -> str:
     return " ".join(parts)
 
 
-def _findings(decision: Decision, width: int) -> list[str]:
+def _findings(decision: DecisionView, width: int) -> list[str]:
     lines = ["", "findings:"]
     for f in decision.findings:
         items = f" [items: {', '.join(_clean(f.items))}]" if f.items else ""
@@ -133,7 +176,7 @@ def _findings(decision: Decision, width: int) -> list[str]:
     return lines
 
 
-def render_text(decision: Decision, width: int = 88) -> str:
+def render_text(decision: DecisionView, width: int = 88) -> str:
     """The multi-line view printed by `echri explain` / `evaluate --format text`.
 
     Every value from the case or the policy has its terminal control sequences stripped,

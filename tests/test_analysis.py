@@ -23,10 +23,10 @@ from engine.analysis.invariants import Invariant, check_invariants, load_invaria
 from engine.analysis.rules import analyze_rules
 from engine.analysis.witness import AnalysisError, verify, write_fixture
 from engine.api import PolicyStore
+from engine.backends.python import PythonBackend
 from engine.cases import normalize
 from engine.cli import main
 from engine.compiler import CompiledPolicy
-from engine.evaluator import PythonBackend
 from engine.generator import generate_cases
 from engine.model import ITEM_KINDS, PAYERS, PAYMENT_METHODS
 from engine.schemas import check_data

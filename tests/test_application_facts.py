@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from engine.api import evaluate_with
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import CaseError, check_case, normalize
-from engine.evaluator import PythonBackend
 from engine.generator import _CaseMaker, _Profile, generate_cases
-from engine.runtime import DurableBackend
 from tests._factories import demo, make_rule, random_rules, with_rules
 from tests.support import case
 

@@ -14,11 +14,11 @@ import yaml
 
 import engine
 from engine import catch_all
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import CaseError, check_case, normalize
 from engine.decision import decide
-from engine.evaluator import PythonBackend
 from engine.generator import generate_cases
-from engine.runtime import DurableBackend
 from tests._factories import demo, make_rule, with_rules
 from tests.support import case
 

@@ -155,8 +155,8 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _recorded_lines(root: Path) -> list[bytes]:
     from engine.api import evaluate_with
+    from engine.backends.python import PythonBackend
     from engine.diff import load_pair
-    from engine.evaluator import PythonBackend
 
     old, _ = load_pair("demo@2026.1", "demo@2026.2", root / "pol")
     backend = PythonBackend(old.compiled)

@@ -19,11 +19,12 @@ import pytest
 from click.testing import CliRunner
 
 import engine
+from engine.backends import BACKENDS
+from engine.backends.python import PythonBackend
 from engine.cases import CASE_MAX_DEPTH, CaseError, check_case
 from engine.cli import main
 from engine.compiler import CompiledPolicy
 from engine.diagnostics import Diagnostic, format_text
-from engine.evaluator import BACKENDS, PythonBackend
 from engine.loader import load_yaml_bytes
 from engine.repository import file_checksums, find_version_dirs, write_checksums
 from engine.schemas import (

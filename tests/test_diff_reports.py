@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from engine.api import evaluate_with
+from engine.backends.python import PythonBackend
 from engine.cli import main
 from engine.diff import diff_versions, load_fixtures, load_pair, read_jsonl, render
 from engine.diff.report import DiffReport
-from engine.evaluator import PythonBackend
 from tests.data.diff.demo import cases, write_new, write_old
 
 

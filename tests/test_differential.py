@@ -25,13 +25,13 @@ from hypothesis import strategies as st
 
 import engine
 from engine.api import PolicyStore, evaluate_with
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy
-from engine.evaluator import PythonBackend
 from engine.fixtures.registers import REGISTER_SETS
 from engine.generator import generate_cases
 from engine.model import PAYERS, PAYMENT_METHODS
-from engine.runtime import DurableBackend
 from tests._factories import random_policy
 
 ROOT = Path(__file__).resolve().parent.parent

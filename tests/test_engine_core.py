@@ -8,10 +8,11 @@ import pytest
 
 from engine import conditions
 from engine.api import PolicyStore, VersionSelectionError, evaluate_with
+from engine.backends.python import PythonBackend
 from engine.cases import CaseError, check_case, normalize
 from engine.compiler import CompiledPolicy
-from engine.evaluator import PythonBackend, compile_condition
 from engine.operators import OPERATORS
+from engine.predicates import compile_condition
 from tests.support import RULES, case, compiled
 
 

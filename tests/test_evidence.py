@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from engine import conditions
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy, compile_policy
 from engine.diagnostics import Diagnostic
-from engine.evaluator import PythonBackend
 from engine.model import build_policy
 from engine.repository import load_version_source
-from engine.runtime import DurableBackend
 from engine.validator import validate_version
 from engine.validator.context import Context
 from engine.validator.lint import run_lints

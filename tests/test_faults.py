@@ -17,9 +17,9 @@ import pytest
 
 import engine
 from engine import decision as decision_module
-from engine import runtime
+from engine.backends import durable as runtime
+from engine.backends.python import PythonBackend
 from engine.compiler import compiled_problems
-from engine.evaluator import PythonBackend
 from tests.support import baseline_case
 
 FIXTURE_CASES = sorted(Path("fixtures").rglob("*.yaml"))

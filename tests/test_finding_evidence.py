@@ -11,12 +11,12 @@ import jsonschema
 import pytest
 
 import engine
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
 from engine.decision import decide
-from engine.evaluator import PythonBackend
 from engine.explain import render_text
 from engine.registers.model import RegisterSet, RiskNote, Settings
-from engine.runtime import DurableBackend
 from tests._factories import demo, make_rule, with_rules
 from tests.support import case
 from tests.test_evidence import compiled, territory, write

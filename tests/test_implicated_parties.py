@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 
 from engine.api import PolicyStore, evaluate_with
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy, compile_policy
 from engine.decision import render_message
 from engine.diff.elements import KINDS_BY_NAME, extract
 from engine.diff.structural import diff_elements
-from engine.evaluator import PythonBackend
 from engine.generator import generate_cases
 from engine.implicated import normalise_name
 from engine.model import build_policy
 from engine.repository import file_checksums, load_version_source, read_checksums
-from engine.runtime import DurableBackend
 from tests._factories import make_rule, random_rules, with_rules
 from tests.support import BASE, RULES, baseline_case, case, validate_written, write_version
 

@@ -10,10 +10,10 @@ import yaml
 
 from engine import conditions
 from engine.api import evaluate_with
+from engine.backends import BACKENDS
 from engine.cases import check_case
 from engine.compiler import CompiledPolicy, compile_policy
 from engine.diagnostics import Diagnostic
-from engine.evaluator import BACKENDS
 from engine.model import build_policy
 from engine.repository import load_version_source
 from engine.validator import validate_version

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
-from engine.evaluator import PythonBackend
 from engine.generator import generate_cases
-from engine.runtime import DurableBackend
 from tests._factories import demo, make_rule, random_rules, with_rules
 from tests.support import case
 

@@ -23,15 +23,15 @@ import pytest
 import yaml
 
 from engine.api import evaluate_with
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy, compile_policy
 from engine.conditions import tests as condition_tests
 from engine.diagnostics import Diagnostic
-from engine.evaluator import PythonBackend
 from engine.generator import generate_cases
 from engine.model import CONTROL_ENTRY, QUALIFIED_ENTRY_REGIMES, build_policy, canonical_entry
 from engine.repository import load_version_source
-from engine.runtime import DurableBackend
 from engine.schemas import python_pattern
 from engine.validator import validate_version
 from tests._factories import random_rules, with_rules

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -193,3 +194,43 @@ def test_the_running_header_prints_hostile_text_as_text(demo: DiffReport, tmp_pa
     read = report_pdf.read_pdf(pdf)
     assert all(report_pdf.squash(nasty) in report_pdf.squash(p.text) for p in read)
     assert report_pdf.squash("Loosened decisions") in report_pdf.squash(read[0].text + read[1].text)
+
+
+# ---------------------------------------------------------------- echri diff --format pdf
+
+def _diff(tmp_path: Path, *extra: str) -> Any:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    return CliRunner().invoke(main, ["diff", "echri-baseline@2025.1", "echri-baseline@2026.1",
+                                     "--no-fixtures", "--policy-dir", str(ROOT / "policies"),
+                                     "--format", "pdf", *extra])
+
+
+def test_pdf_needs_an_output_file(tmp_path: Path) -> None:
+    result = _diff(tmp_path)
+    assert result.exit_code == 2 and "--format pdf needs --output FILE" in result.output
+
+
+def test_pdf_without_chromium_is_a_clear_error_and_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.diff import pdf
+
+    monkeypatch.setattr(pdf, "chromium", lambda: None)
+    out = tmp_path / "pack.pdf"
+    result = _diff(tmp_path, "--output", str(out))
+    assert result.exit_code == 2 and "error[pdf]: Chromium not found" in result.output
+    assert not out.exists()
+
+
+@browser
+def test_echri_diff_prints_an_a4_pdf(tmp_path: Path) -> None:
+    if chromium is None:
+        pytest.skip("Chromium is not installed")
+    out = tmp_path / "pack.pdf"
+    result = _diff(tmp_path, "--output", str(out))
+    assert result.exit_code == 0, result.output
+    pages = report_pdf.read_pdf(out)
+    assert pages and all(abs(p.width - 595.28) < 1 and abs(p.height - 841.89) < 1
+                         for p in pages)
+    assert "echri-baseline" in pages[0].text

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from engine import ruleset
 from engine.conditions import All, AnyOf
 from engine.conditions import Test as IrTest
-from engine.evaluator import compile_condition
 from engine.operators import OPERATORS
+from engine.predicates import compile_condition
 from engine.ruleset import (
     ALWAYS,
     DURABLE_TESTS,

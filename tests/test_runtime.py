@@ -1,4 +1,4 @@
-"""The durable backend (engine/runtime.py) on the demo policy and synthetic rules."""
+"""The durable backend (engine/backends/durable.py) on the demo policy and synthetic rules."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import durable_rules_engine
 import pytest
 
 from engine.api import evaluate_with
+from engine.backends import BACKENDS
+from engine.backends.durable import DurableBackend, DurableError
+from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
 from engine.conditions import Test as IrTest
-from engine.evaluator import BACKENDS, PythonBackend
 from engine.generator import generate_cases
 from engine.ruleset import ALWAYS, GUARD, MAX_STACK, AlphaNetwork
-from engine.runtime import DurableBackend, DurableError
 from tests._factories import demo, make_rule, random_policy, with_rules
 from tests.support import case
 

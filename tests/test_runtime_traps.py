@@ -1,6 +1,6 @@
 """One test per durable-rules trap (/work/shared/reference/durable_rules.md) the adapter avoids.
 
-Each test fails if engine/ruleset/ or engine/runtime.py fell into the trap. Parts that
+Each test fails if engine/ruleset/ or engine/backends/durable.py fell into the trap. Parts that
 could hang the interpreter (`create_ruleset` loops forever past 512 tests under one node)
 run in a subprocess with a timeout.
 """
@@ -19,13 +19,13 @@ import durable_rules_engine
 import pytest
 
 from engine.api import BackendUnavailable, PolicyStore, evaluate_with
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import ItemFacts, NormalizedCase, normalize
 from engine.conditions import All, AnyOf, Not
 from engine.conditions import Test as IrTest
-from engine.evaluator import PythonBackend
 from engine.generator import generate_cases
 from engine.ruleset import atom, compile_rulesets, walk_atoms
-from engine.runtime import DurableBackend
 from tests._factories import demo, make_rule, random_rules, with_rules
 from tests.support import case
 
@@ -151,8 +151,8 @@ def test_512_tests_under_one_node_never_reach_create_ruleset() -> None:
     script = textwrap.dedent("""
         from engine.cases import normalize
         from engine.conditions import Test
-        from engine.evaluator import PythonBackend
-        from engine.runtime import DurableBackend
+        from engine.backends.python import PythonBackend
+        from engine.backends.durable import DurableBackend
         from tests._factories import demo, make_rule, with_rules
         from tests.support import case
         values = tuple(f"v{i}" for i in range(599)) + ("private_company",)

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 
 from engine.api import PolicyStore
+from engine.backends.durable import DurableBackend
+from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy, compile_policy
 from engine.diff.elements import KINDS_BY_NAME, extract
 from engine.diff.structural import diff_elements
-from engine.evaluator import PythonBackend
 from engine.generator import generate_cases
 from engine.model import build_policy
 from engine.repository import load_version_source
-from engine.runtime import DurableBackend
 from tests.support import RULES, case, validate_written, write_version
 
 REGIMES: list[dict[str, Any]] = [

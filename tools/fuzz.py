@@ -66,9 +66,9 @@ import engine
 from engine import conditions
 from engine.cases import normalize
 from engine.compiler import CompiledPolicy
-from engine.evaluator import compile_condition
 from engine.facts import is_item_fact
 from engine.generator import generate_cases
+from engine.predicates import compile_condition
 from engine.schemas import is_valid_fast
 
 ROOT = Path(__file__).resolve().parent.parent

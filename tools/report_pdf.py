@@ -34,14 +34,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report_screenshot import FLAGS, browser, self_contained
+from report_screenshot import browser, self_contained
+
+from engine.diff.pdf import TIMEOUT, PdfError, print_file, run_chromium
 
 A4_PT = (595.28, 841.89)
 TOLERANCE_PT = 1.0
 # the text width of an A4 page in CSS px: 210 mm less the 12 mm side margins of @page
 TEXT_WIDTH_PX = round((210 - 2 * 12) / 25.4 * 96)
-PDF_MAGIC = b"%PDF-"
-TIMEOUT = 180
 PROBE = """<script>
 (() => {
   const width = document.documentElement.clientWidth, found = [];
@@ -155,26 +155,12 @@ def overflow_problems(dom: str) -> list[str]:
     return problems
 
 
-def _chromium(chromium: str, args: Sequence[str], page: Path
-              ) -> subprocess.CompletedProcess[str]:
-    with tempfile.TemporaryDirectory(prefix="echri-chromium-") as profile:
-        command = [chromium, *FLAGS, f"--user-data-dir={profile}", *args,
-                   page.resolve().as_uri()]
-        return subprocess.run(command, capture_output=True, timeout=TIMEOUT, check=False,
-                              text=True)
-
-
 def print_pdf(chromium: str, page: Path, output: Path) -> str | None:
     """Print `page` to `output`; an error message, or None when the PDF was written."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.unlink(missing_ok=True)
     try:
-        _chromium(chromium, ["--no-pdf-header-footer", f"--print-to-pdf={output.resolve()}"],
-                  page)
-    except subprocess.TimeoutExpired:
-        return f"Chromium did not finish within {TIMEOUT} s"
-    if not output.is_file() or output.read_bytes()[:5] != PDF_MAGIC:
-        return f"Chromium wrote no PDF to {output}"
+        print_file(page, output, chromium)
+    except PdfError as exc:
+        return str(exc)
     return None
 
 
@@ -184,8 +170,8 @@ def overflow(chromium: str, page_html: str) -> list[str]:
         probe = Path(tmp) / "probe.html"
         probe.write_text(probe_html(page_html), encoding="utf-8")
         try:
-            done = _chromium(chromium, ["--dump-dom", f"--window-size={TEXT_WIDTH_PX},1200"],
-                             probe)
+            done = run_chromium(chromium, ["--dump-dom",
+                                           f"--window-size={TEXT_WIDTH_PX},1200"], probe)
         except subprocess.TimeoutExpired:
             return [f"Chromium did not finish the overflow probe within {TIMEOUT} s"]
     return overflow_problems(done.stdout)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,12 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.diff import diff_versions, load_fixtures, load_pair, read_jsonl, render  # noqa: E402
+from engine.diff.pdf import FLAGS, chromium  # noqa: E402
 from engine.generator import generate_cases  # noqa: E402
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -68,7 +64,7 @@ def self_contained(html: str) -> list[str]:
 
 
 def browser() -> str | None:
-    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
+    return chromium()
 
 
 def screenshot(chromium: str, page: Path, output: Path, size: str) -> str | None:

@@ -87,7 +87,7 @@ def vocab_of(policy: CompiledPolicy, fact: str) -> list[str]:
 
 
 def test(policy: CompiledPolicy, view: FactView, t: Test) -> z3.BoolRef:
-    """One IR test; `neg` inverts after the missing-handling, as engine/evaluator.py."""
+    """One IR test; `neg` inverts after the missing-handling, as engine/predicates.py."""
     spec = FACTS[t.fact]
     f, op, arg = t.fact, t.op, t.arg
     args = list(arg) if isinstance(arg, tuple) else [arg]

@@ -43,6 +43,7 @@ from engine.diff import (
     strict_lines,
     with_proof,
 )
+from engine.diff.pdf import PdfError, print_html
 from engine.diff.sources import LoadedVersion
 from engine.explain import strip_controls
 from engine.repository import PolicySearchError
@@ -62,8 +63,10 @@ def report_options(f: Any) -> Any:
     f = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
                      default=None, metavar="FILE",
                      help="Write the report to FILE instead of standard output.")(f)
-    f = click.option("--format", "fmt", type=click.Choice(list(RENDERERS)), default="text",
-                     show_default=True)(f)
+    f = click.option("--format", "fmt", type=click.Choice([*RENDERERS, "pdf"]),
+                     default="text", show_default=True,
+                     help="pdf: the HTML report printed to A4 by headless Chromium "
+                     "(needs --output and Chromium on PATH).")(f)
     f = click.option("--policy-dir", type=click.Path(path_type=Path), default=Path("policies"),
                      show_default=True, help="Where ID@VERSION versions are looked up.")(f)
     return f
@@ -128,12 +131,26 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
 
 def _emit(report: DiffReport, fmt: str, output: Path | None, fail_on: str | None,
           strict: bool = False) -> None:
-    text = render(report, fmt)
-    emit_text(text, output, "the report")
+    if fmt == "pdf":
+        _emit_pdf(report, output)
+    else:
+        emit_text(render(report, fmt), output, "the report")
     for line in fail_on_lines(report, fail_on) + (strict_lines(report) if strict else []):
         click.echo(_printable(strip_controls(line)), err=True)
     failed = should_fail(report, fail_on) or (strict and bool(report.undeclared))
     sys.exit(EXIT_FAIL_ON if failed else EXIT_OK)
+
+
+def _emit_pdf(report: DiffReport, output: Path | None) -> None:
+    """The HTML report printed to `output` (engine/diff/pdf.py); exit 2 when it cannot be."""
+    if output is None:
+        _die("error[usage]: --format pdf needs --output FILE")
+    assert output is not None
+    try:
+        print_html(render(report, "html"), output)
+    except PdfError as exc:
+        _die(f"error[pdf]: {exc}")
+    click.echo(f"wrote {output}", err=True)
 
 
 @click.command()

@@ -6,7 +6,8 @@
 
 Steps (one module each): ids (UUIDv7 decision ids) → masking (keyed HMAC of configured
 JSON pointers) → record (the record and its canonical hash) → writer (append-only files,
-fsync policy, rotation, hash chain) → reader (records back, torn lines skipped) → verify
+fsync policy, rotation, hash chain) → committer (group commit: the service's log thread
+for fsync `always`) → reader (records back, torn lines skipped) → verify
 (the chain of every stream). The format is described in README.md, "Decision log".
 """
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.api import DEFAULT_BACKEND, BackendUnavailable
+from engine.backends import BACKENDS, Backend
 from engine.cases import CaseError, NormalizedCase, check_case, normalize
 from engine.compiler import CompiledPolicy
 from engine.decision import Decision, decide, engine_error
 from engine.diff.behavioural import UNCLASSIFIED, CaseKeys, Tally
 from engine.diff.causes import Explainer
 from engine.diff.corpus import CorpusCase, Recorded, Skipped
-from engine.evaluator import BACKENDS, Backend
 from engine.model import UNKNOWN_BAND
 from engine.registers.model import RegisterSet
 

@@ -3,7 +3,7 @@
 Schema, cross-reference and lint checks say what a policy means; they cannot promise that
 each backend can run it (a threshold beyond the durable engine's number range, an engine
 bug). So every version without errors is compiled, a backend is built from it for each
-entry of `engine.evaluator.BACKENDS`, and one smoke case made from the version's own
+entry of `engine.backends.BACKENDS`, and one smoke case made from the version's own
 vocabulary (its first destination, one item with no category) is decided on each. Any
 exception becomes a `compile-backend` error naming the version and the backend. A backend
 that cannot be imported here (durable-rules on CPython 3.13) is skipped with a note.
@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.backends import BACKENDS, Backend
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy, compile_policy
 from engine.decision import decide
 from engine.diagnostics import Diagnostic
-from engine.evaluator import BACKENDS, Backend
 from engine.model import Policy
 from engine.schemas import printable
 

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 from engine.ruleset import ALWAYS, ScopeRuleset, compile_scope
 
 if TYPE_CHECKING:
+    from engine.backends.base import Hits
     from engine.cases import NormalizedCase
     from engine.compiler import CompiledPolicy
-    from engine.evaluator import Hits
 
 log = logging.getLogger("echri.durable")
 
