@@ -84,13 +84,15 @@ differential: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python tools/fuzz.py --cases 100000 --jobs 2
 
-# Fixed-rate load on a real `echri serve` (30 s at each rate; decision log with fsync always);
-# prints p50/p99/max latency and errors, no assertion. Not part of `test`.
+# Fixed-rate load on a real `echri serve` (30 s at each rate; decision log with fsync always,
+# LOAD_FSYNC=1 for an fsync each second; LOAD_WORKERS=2 for two workers); prints p50/p99/max
+# latency, errors and client/server CPU per request, no assertion. Not part of `test`.
 LOAD_RATES ?= 200,500,1000
 LOAD_SECONDS ?= 30
 LOAD_WORKERS ?= 1
+LOAD_FSYNC ?= always
 load: $(STAMP)
-	$(BIN)/python tools/loadgen.py --rates $(LOAD_RATES) --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS)
+	$(BIN)/python tools/loadgen.py --rates $(LOAD_RATES) --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS) --fsync $(LOAD_FSYNC)
 
 # Renders the HTML diff report in headless Chromium (Debian package `chromium`) and writes
 # docs/report.png, the screenshot the README shows; then prints that report (2025.1 → 2026.1,

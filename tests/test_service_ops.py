@@ -128,3 +128,110 @@ def test_schemathesis_finds_no_server_error_and_no_nonconforming_response(
              "--phases", "fuzzing", "--generation-database", "none"],
             cwd=tmp_path, capture_output=True, check=False, timeout=300)
     assert run.returncode == 0, run.stdout.decode(errors="replace")[-4000:]
+
+
+def _readyz_fresh(url: str, n: int) -> list[tuple[int, int | None]]:
+    """(status, worker pid) of `n` GET /readyz, each on a new connection (so the kernel
+    spreads them over the workers); status 0 when the connection failed."""
+    out: list[tuple[int, int | None]] = []
+    for _ in range(n):
+        try:
+            response = httpx.get(url + "/readyz", timeout=10)
+        except httpx.HTTPError:
+            out.append((0, None))
+            continue
+        out.append((response.status_code, response.json().get("worker")))
+    return out
+
+
+def _wait_replaced(url: str, old: set[int], workers: int) -> list[tuple[int, int | None]]:
+    """Poll /readyz until `workers` pids answer, none of them in `old`; every answer seen."""
+    seen: list[tuple[int, int | None]] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        batch = _readyz_fresh(url, 12)
+        seen += batch
+        recent = {pid for status, pid in seen[-24:] if status == 200}
+        if len(recent) == workers and not recent & old:
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"the workers were not replaced: {seen[-24:]}")
+
+
+def _pids(answers: list[tuple[int, int | None]]) -> set[int]:
+    return {pid for status, pid in answers if status == 200 and pid is not None}
+
+
+@pytest.mark.slow
+def test_sighup_with_two_workers_replaces_them_and_stays_ready(tmp_path: Path) -> None:
+    with running(tmp_path, "--workers", "2") as server:
+        old = _pids(_readyz_fresh(server.url, 30))
+        assert len(old) == 2
+        server.process.send_signal(signal.SIGHUP)  # the supervisor: `echri serve` itself
+        seen = _wait_replaced(server.url, old, 2)
+        assert all(status == 200 for status, _ in seen), seen  # never unready, never refused
+        with server.client() as http:
+            assert http.post("/v1/decisions", json=EXAMPLE).status_code == 200
+    assert server.log_dir is not None
+    assert verify_log(server.log_dir).ok  # the old workers closed their streams cleanly
+
+
+@pytest.mark.slow
+def test_admin_reload_with_two_workers_replaces_every_worker(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    (tmp_path / "admin").write_text("admin-token\n")
+    admin = {"authorization": "Bearer admin-token"}
+    with running(tmp_path, "--workers", "2", "--admin-token-file", str(tmp_path / "admin"),
+                 policy_dir=policies, log=False) as server:
+        old = _pids(_readyz_fresh(server.url, 30))
+        assert len(old) == 2
+        _break(policies)  # checked by the worker that gets it: no worker is replaced
+        failed = httpx.post(server.url + "/v1/admin/reload", headers=admin, timeout=60)
+        assert (failed.status_code, failed.json()["code"]) == (422, "reload-failed")
+        time.sleep(1)
+        assert _pids(_readyz_fresh(server.url, 20)) == old
+        shutil.rmtree(policies)
+        shutil.copytree(ROOT / "policies", policies)
+        accepted = httpx.post(server.url + "/v1/admin/reload", headers=admin, timeout=60)
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.json()["replacing_workers"] is True
+        seen = _wait_replaced(server.url, old, 2)  # both, not only the one that was asked
+        assert all(status == 200 for status, _ in seen), seen
+
+
+def _sample(metrics: str, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` whose labels include `labels`."""
+    total = 0.0
+    for line in metrics.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, value = line.rsplit(" ", 1)
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+@pytest.mark.slow
+def test_metrics_aggregate_both_workers_with_multiproc_dir(tmp_path: Path) -> None:
+    prom = tmp_path / "prometheus"
+    prom.mkdir()
+    with running(tmp_path, "--workers", "2",
+                 env={"PROMETHEUS_MULTIPROC_DIR": str(prom)}) as server:
+        sent = 0
+        while sent < 200:  # new connections, so both workers serve some
+            response = httpx.post(server.url + "/v1/decisions", json=EXAMPLE, timeout=30)
+            assert response.status_code == 200
+            sent += 1
+            if sent >= 40 and server.log_dir is not None and \
+                    len(list(server.log_dir.glob("decisions-*.jsonl"))) == 2:
+                break
+        assert server.log_dir is not None
+        assert len({e.record["stream"] for e in read_log(server.log_dir) if e.record}) == 2
+        for _ in range(3):  # whichever worker answers, the totals are the same
+            text = httpx.get(server.url + "/metrics", timeout=30).text
+            assert _sample(text, "echri_decisions_total") == sent
+            assert _sample(text, "echri_decision_log_records_total") == sent
+            assert _sample(text, "echri_http_requests_total", route="/v1/decisions",
+                           status="200") == sent
+            assert _sample(text, "echri_ready") == 1  # max over the workers

@@ -91,6 +91,9 @@ def _check_bundle(bundle: Path | None, verify_key: Path | None) -> tuple[Path, P
 @click.option("--ssl-ca-certs", default=None,
               help="CA bundle for client certificates (with --ssl-cert-reqs 2: required).")
 @click.option("--ssl-cert-reqs", type=click.IntRange(0, 2), default=0, show_default=True)
+@click.option("--worker-start-timeout", type=click.IntRange(1, 3600), default=60,
+              show_default=True, help="Seconds a new worker may take to load and self-test "
+              "the policies before a SIGHUP replacement gives up and keeps the old one.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
@@ -100,7 +103,7 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
           token_file: str | None, admin_token_file: str | None, bundle: Path | None,
           verify_key: Path | None, registers_dir: Path | None, ssl_certfile: str | None,
           ssl_keyfile: str | None, ssl_ca_certs: str | None, ssl_cert_reqs: int,
-          log_level: str) -> None:
+          worker_start_timeout: int, log_level: str) -> None:
     """Serve decisions over HTTP (POST /v1/decisions; docs at GET /openapi.json).
 
     With --bundle FILE --verify-key KEY the policies come from a signed bundle, verified at
@@ -108,7 +111,8 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
 
     SIGHUP reloads the policies: with one worker in place (a failed reload keeps the loaded
     set, /readyz says why); with several, uvicorn replaces the workers one by one and keeps
-    an old one when its replacement does not start.
+    an old one when its replacement does not start. POST /v1/admin/reload does the same
+    (with several workers: checks the new set, then has the supervisor replace them all).
     """
     if log_dir:
         check_log_options(log_fsync, mask, mask_paths, mask_key_file)
@@ -131,7 +135,7 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
         max_batch_items=max_batch_items, token_file=token_file,
         admin_token_file=admin_token_file, bundle=str(bundle) if bundle else None,
         verify_key=str(verify_key) if verify_key else None,
-        registers=str(registers_dir.resolve()) if registers_dir else None)
+        registers=str(registers_dir.resolve()) if registers_dir else None, workers=workers)
     if registers_dir is not None:  # a bad set is exit 2 here, not failing workers
         from engine.cli.notices import load_or_exit
 
@@ -143,4 +147,7 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
                 workers=workers, access_log=False, log_config=_log_config(log_level),
                 log_level=log_level, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
                 ssl_ca_certs=ssl_ca_certs, ssl_cert_reqs=ssl_cert_reqs,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10,
+                # uvicorn's default (5 s) is shorter than loading and self-testing the
+                # policies on a busy machine: every SIGHUP replacement was given up
+                timeout_worker_healthcheck=worker_start_timeout)

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import signal
 import time
@@ -28,6 +29,7 @@ from engine.schemas import printable
 from engine.service import decisions as dec
 from engine.service.auth import check_bearer, read_tokens
 from engine.service.config import ServiceConfig, from_environment
+from engine.service.decisions import Decided
 from engine.service.metrics import ERRORS, LATENCY, READY, REQUESTS, exposition
 from engine.service.openapi import openapi_document
 from engine.service.problems import Problem
@@ -103,23 +105,25 @@ async def decide_batch(request: Request) -> Response:
         raise Problem("too-many-items", f"{len(items)} cases, over the limit of {limit}")
     options, rid = _options(request), request.state.request_id
 
-    parts, decided = [], 0
+    parts: list[str | Decided] = []
     for k, (line, case, problem) in enumerate(items):
         if k % BATCH_SLICE == BATCH_SLICE - 1:
             await asyncio.sleep(0)  # let other requests in between slices of a long batch
         try:
             if problem is not None:
                 raise problem
-            result = dec.decide(state, case, options, rid)
+            parts.append(dec.decide(state, case, options, rid))
         except Problem as p:
             parts.append(json.dumps(dec.batch_error(line, case, p), ensure_ascii=True))
-            continue
-        await dec.write_log(state, result)
+    results = [p for p in parts if isinstance(p, Decided)]
+    await dec.write_logs(state, results)  # every record on disk before the answer
+    for result in results:
         dec.count(result)
-        decided += 1
-        parts.append(dec.batch_result(line, result))
+    decided = len(results)
+    texts = [p if isinstance(p, str) else dec.batch_result(line, p)
+             for p, (line, _, _) in zip(parts, items, strict=True)]
     body = (f'{{"contract_version": "1", "count": {len(items)}, "decided": {decided}, '
-            f'"results": [{", ".join(parts)}]}}')
+            f'"results": [{", ".join(texts)}]}}')
     return Response(body, media_type="application/json")
 
 
@@ -172,7 +176,7 @@ def _ready_body(state: ServiceState) -> dict[str, Any]:
         "records": writer.head[0]}
     return {"ready": state.ready, "policies": state.policy_names(),
             "loaded_at": state.loaded_at, "last_reload": state.last_reload,
-            "decision_log": log_info}
+            "decision_log": log_info, "worker": os.getpid(), "workers": state.config.workers}
 
 
 async def readyz(request: Request) -> Response:
@@ -192,6 +196,13 @@ async def openapi(request: Request) -> Response:
 
 
 async def admin_reload(request: Request) -> Response:
+    """Reload the policies of every worker.
+
+    One worker: in place, as SIGHUP does (200, or 422 and the old set kept). Several: this
+    worker loads and self-tests the new set first (422 when it fails, and no worker is
+    touched), then sends SIGHUP to uvicorn's supervisor, its parent, which replaces every
+    worker one by one, each loading the new set (202: /readyz shows each new `worker`).
+    """
     admin = request.app.state.admin_tokens
     if not admin:
         raise Problem("not-found", "the admin endpoint is off (start with --admin-token-file)")
@@ -200,6 +211,11 @@ async def admin_reload(request: Request) -> Response:
     outcome = await state.reload()
     if not outcome["ok"]:
         raise Problem("reload-failed", outcome["error"])
+    if state.config.workers > 1 and os.getppid() != 1:
+        log.info("admin reload: asking the supervisor (pid %d) to replace the %d workers",
+                 os.getppid(), state.config.workers)
+        os.kill(os.getppid(), signal.SIGHUP)
+        return JSONResponse(_ready_body(state) | {"replacing_workers": True}, status_code=202)
     return JSONResponse(_ready_body(state))
 
 

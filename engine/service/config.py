@@ -35,6 +35,7 @@ class ServiceConfig:
     bundle: str | None = None  # a signed policy bundle, used instead of policy_dir
     verify_key: str | None = None  # its Ed25519 public key (PEM), required with bundle
     registers: str | None = None  # register set to screen parties against (engine/registers/)
+    workers: int = 1  # worker processes; above 1 uvicorn's supervisor is the parent process
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:

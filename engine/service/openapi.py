@@ -116,7 +116,9 @@ LOCAL_SCHEMAS: dict[str, Any] = {
     "Ready": {"type": "object", "required": ["ready"], "properties": {
         "ready": {"type": "boolean"}, "policies": {"type": "array", "items": _STR},
         "loaded_at": _NULL_STR, "last_reload": {"type": ["object", "null"]},
-        "decision_log": {"type": ["object", "null"]}}},
+        "decision_log": {"type": ["object", "null"]},
+        "worker": {"type": "integer"}, "workers": {"type": "integer"},
+        "replacing_workers": {"type": "boolean"}}},
 }
 
 
@@ -178,6 +180,9 @@ def _paths(admin: bool) -> dict[str, Any]:
             "summary": "Reload the policies (atomically; a failed reload keeps the old set)",
             "operationId": "reload",
             "responses": {"200": {"description": "reloaded", **_json(_ref("Ready"))},
+                          "202": {"description": "several workers: the new set passed its "
+                                                 "checks, the workers are being replaced",
+                                  **_json(_ref("Ready"))},
                           **_problems(401, 403, 422)}}}
     return paths
 

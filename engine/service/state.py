@@ -19,6 +19,7 @@ from typing import Any
 from engine.api import PolicyStore, load
 from engine.decision import ENGINE_ERROR
 from engine.decisionlog import LogConfig, LogWriter, Masker
+from engine.decisionlog.committer import GroupCommitter
 from engine.decisionlog.masking import make_masker
 from engine.decisionlog.record import utc_now
 from engine.decisionlog.writer import parse_fsync
@@ -95,6 +96,7 @@ class ServiceState:
     last_reload: dict[str, Any] | None = None
     masker: Masker | None = None
     writer: LogWriter | None = None
+    committer: GroupCommitter | None = None  # fsync `always`: the log thread writes
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -111,6 +113,8 @@ class ServiceState:
         self_test(store, self.config.backend)
         self.store, self.source, self.loaded_at = store, source, utc_now()
         self.writer = make_writer(self.config)
+        if self.writer is not None and self.writer.needs_sync:
+            self.committer = GroupCommitter(self.writer)
         READY.set(1)
         log.info("policies loaded from %s: %s", source, ", ".join(self.policy_names()))
 
@@ -140,7 +144,9 @@ class ServiceState:
             return outcome
 
     def close(self) -> None:
-        if self.writer is not None:
+        if self.committer is not None:
+            self.committer.close()  # commits what is queued, closes the writer
+        elif self.writer is not None:
             self.writer.close()
         READY.set(0)
 
