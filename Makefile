@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # GCC 14 rejects durable-rules' C sources without this (incompatible pointer types).
 export CFLAGS ?= -Wno-error=incompatible-pointer-types
 
-.PHONY: run test lint typecheck validate fixtures pytest bench bench-replay test-slow differential fuzz load report-check decision-space meeting-pack meeting-pack-pdf schemas clean venv analyze bench-analysis
+.PHONY: digests run test lint typecheck validate fixtures pytest bench bench-replay test-slow differential fuzz load report-check decision-space meeting-pack meeting-pack-pdf schemas clean venv analyze bench-analysis
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -47,6 +47,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_analysis.py
 	$(BIN)/python bench/bench_screening.py
+
+# The decisions of 100,000 generated cases per released version against their stored
+# digests (tests/data/decision_digests.json; make test checks the fixtures and 2,000 per
+# version): after work on the hot path, proof that no decision changed. A few minutes.
+digests: $(STAMP)
+	$(BIN)/python tools/decision_digests.py --check --large
 
 bench-analysis: $(STAMP)
 	$(BIN)/python bench/bench_analysis.py

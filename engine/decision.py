@@ -133,10 +133,7 @@ def render_message(template: str, policy: CompiledPolicy, rule: CompiledRule,
     next to its own item.
     """
     parts = _parts(template)
-    per_item = any(name is not None and (name.startswith("item.") or name == "category" or
-                                         (name == "sanctions" and rule.scope == "item"))
-                   for _, name in parts)
-    if per_item and len(views) > 1:
+    if len(views) > 1 and _per_item(template, rule.scope):
         texts = (_render(parts, policy, rule, case, (v,)) for v in views)
         return "; ".join(dict.fromkeys(texts))
     return _render(parts, policy, rule, case, views)
@@ -174,6 +171,14 @@ def _render(parts: tuple[tuple[str, str | None], ...], policy: CompiledPolicy,
         return _fmt(case.facts.get(name))
 
     return "".join(part if name is None else value(name) for part, name in parts)
+
+
+@lru_cache(maxsize=4096)
+def _per_item(template: str, scope: str) -> bool:
+    """Whether the template names an item fact (rendered once per item view)."""
+    return any(name is not None and (name.startswith("item.") or name == "category" or
+                                     (name == "sanctions" and scope == "item"))
+               for _, name in _parts(template))
 
 
 @lru_cache(maxsize=4096)

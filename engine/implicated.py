@@ -91,16 +91,34 @@ def compile_parties(policy: Policy) -> tuple[CompiledParty, ...]:
     return tuple(out)
 
 
+# id(entries) → (entries, normalised name → the entries with it, in entry order)
+_BY_NAME: dict[int, tuple[tuple[CompiledParty, ...], dict[str, tuple[CompiledParty, ...]]]] = {}
+
+
+def _by_name(entries: tuple[CompiledParty, ...]) -> dict[str, tuple[CompiledParty, ...]]:
+    """The entries by normalised name and alias, built once per compiled entry table."""
+    found = _BY_NAME.get(id(entries))
+    if found is None or found[0] is not entries:
+        if len(_BY_NAME) >= 64:  # reloads compile new tables: start again
+            _BY_NAME.clear()
+        index: dict[str, list[CompiledParty]] = {}
+        for e in entries:
+            for n in sorted(e.names):
+                index.setdefault(n, []).append(e)
+        found = _BY_NAME[id(entries)] = (entries, {k: tuple(v) for k, v in index.items()})
+    return found[1]
+
+
 def match(entries: Iterable[CompiledParty], day: str,
           parties: Iterable[tuple[str, str | None, str | None]]) -> tuple[Match, ...]:
     """The matches of (role, name, known country) parties, in party then entry order."""
-    entries = tuple(entries)
+    by_name = _by_name(tuple(entries))
     out: dict[Match, None] = {}
     for role, name, country in parties:
         key = normalise_name(name) if name else ""
         if not key:
             continue
-        for e in entries:
+        for e in by_name.get(key, ()):
             if e.matches(key, country):
                 out[Match(role, e.id, e.status_on(day))] = None
     return tuple(out)

@@ -120,15 +120,6 @@ def targets(regimes: Iterable[CompiledRegime], day: str,
     return frozenset(r.id for r in regimes if r.in_force(day) and r.targets & countries)
 
 
-def applicable(regimes: Iterable[CompiledRegime], day: str, case: Mapping[str, Any],
-               view: Mapping[str, Any], entries: Iterable[str]) -> frozenset[str]:
-    """`item.sanctions` of one item view."""
-    entries = tuple(entries)
-    return frozenset(r.id for r in regimes
-                     if r.in_force(day) and r.linked(case) and r.covers_end_use(case)
-                     and r.covers_item(view, entries))
-
-
 def annotate(regimes: tuple[CompiledRegime, ...], submitted: str,
              case: MutableMapping[str, Any],
              items: Iterable[tuple[Iterable[str], Iterable[MutableMapping[str, Any]]]]) -> None:
@@ -140,12 +131,15 @@ def annotate(regimes: tuple[CompiledRegime, ...], submitted: str,
     day = submitted[:10]
     active = tuple(r for r in regimes if r.in_force(day))
     case["sanctions.targets"] = targets(active, day, case)
+    # the supply link and the end use depend on the case only: decided once, not per view
+    eligible = tuple(r for r in active if r.linked(case) and r.covers_end_use(case))
     every: list[MutableMapping[str, Any]] = []
     union: set[str] = set()
     for entries, views in items:
         entries = tuple(entries)
         for view in views:
-            view["item.sanctions"] = applicable(active, day, case, view, entries)
+            view["item.sanctions"] = frozenset(r.id for r in eligible
+                                               if r.covers_item(view, entries))
             union |= view["item.sanctions"]
             every.append(view)
     case["case.sanctions"] = frozenset(union)

@@ -11,7 +11,6 @@ tests/test_report_pdf.py.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,14 +19,14 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from engine.diff import diff_versions, html_charts, load_pair, read_jsonl, render
+from engine.diff import html_charts, render
 from engine.diff.bands import BandChange
 from engine.diff.behavioural import Breakdown
 from engine.diff.html_structure import score_only, split_destinations
 from engine.diff.html_style import css_string, running_header
 from engine.diff.report import DiffReport, recorded_info
 from engine.diff.structural import ElementChange, FieldChange, Section, StructuralDiff
-from tests.data.diff.demo import cases, write_new, write_old
+from tests.data.diff.demo import report as demo_report
 from tests.test_diff_reports import parse
 from tests.test_injection import EVIL, hostile_report
 from tests.test_report_pdf import report_pdf
@@ -151,10 +150,7 @@ def test_pack_prints_on_a4(rich: str) -> None:
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DiffReport:
     monkeypatch.chdir(tmp_path)
-    write_old(tmp_path / "pol")
-    write_new(tmp_path / "pol")
-    old, new = load_pair("demo@2026.1", "demo@2026.2", Path("pol"))
-    return diff_versions(old, new, read_jsonl([json.dumps(c) for c in cases()], "cases"))
+    return demo_report(tmp_path)
 
 
 def test_demo_pack_is_deterministic_and_ordered(demo: DiffReport) -> None:

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from engine.diff import diff_versions, load_pair, read_jsonl, render
+from engine.diff import render
 from engine.diff.report import DiffReport
-from tests.data.diff.demo import cases, write_new, write_old
+from tests.data.diff.demo import report as demo_report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,10 +101,7 @@ def test_overflow_probe_answer_is_read() -> None:
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DiffReport:
     monkeypatch.chdir(tmp_path)
-    write_old(tmp_path / "pol")
-    write_new(tmp_path / "pol")
-    old, new = load_pair("demo@2026.1", "demo@2026.2", Path("pol"))
-    return diff_versions(old, new, read_jsonl([json.dumps(c) for c in cases()], "cases"))
+    return demo_report(tmp_path)
 
 
 def test_probe_is_a_copy_with_print_rules_on_screen(demo: DiffReport) -> None:

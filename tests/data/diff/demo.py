@@ -16,6 +16,8 @@ from typing import Any
 
 import pycountry
 
+from engine.diff import diff_versions, load_pair, read_jsonl
+from engine.diff.report import DiffReport
 from tests.support import RULES, case, write_version
 
 SPECIAL = {
@@ -83,3 +85,12 @@ def write_cases(path: Path, extra: Sequence[str] = ()) -> Path:
     lines = [json.dumps(c) for c in cases()] + list(extra)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def report(root: Path) -> DiffReport:
+    """The diff report of demo 2026.1 → 2026.2 written under `root` (run from `root`), on
+    the demo cases: the small report the HTML and PDF tests print."""
+    write_old(root / "pol")
+    write_new(root / "pol")
+    old, new = load_pair("demo@2026.1", "demo@2026.2", Path("pol"))
+    return diff_versions(old, new, read_jsonl([json.dumps(c) for c in cases()], "cases"))
