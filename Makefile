@@ -110,7 +110,7 @@ report-check: $(STAMP)
 	$(BIN)/python tools/report_screenshot.py --output docs/report.png --html build/report-check.html
 	$(BIN)/python tools/report_pdf.py build/report-check.html --output build/report-check.pdf --check
 	$(BIN)/python tools/report_pdf.py docs/meeting-pack.html --output build/meeting-pack.pdf --check
-	$(BIN)/pytest -m browser tests/test_report_pdf.py
+	$(BIN)/pytest -m browser tests/test_report_pdf.py tests/test_stats.py
 
 # The decision-space review (docs/decision-space.md): outcome and decisive rule of every
 # category × end-user type × band × due diligence under DS_OLD and DS_NEW, changed cells

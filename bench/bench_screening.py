@@ -24,7 +24,7 @@ from engine.registers.loader import OPENSANCTIONS_COLUMNS  # noqa: E402
 from engine.registers.screening import screen  # noqa: E402
 from tests.support import baseline_case  # noqa: E402
 
-DATA = ROOT / "tests" / "data" / "registers"
+DATA = ROOT / "tests" / "data" / "registers"  # the labelled name set
 SYLLABLES = ("ka", "ri", "to", "me", "sa", "lo", "vin", "dar", "nek", "por", "tal", "mi",
              "zu", "ren", "bo", "gal", "fen", "sor", "lek", "ta", "mor", "vel", "kin", "das",
              "ru", "hal", "pek", "si", "nor")

@@ -358,3 +358,34 @@ def test_decisions_by_un_m49_region_of_the_destination(store: PolicyStore,
     assert region.single and set(region.rows) <= {"Africa", "Americas", "Asia", "Europe",
                                                   "Oceania", "unknown"}
     assert len(set(region.rows) - {"unknown"}) >= 4  # the generated destinations spread
+
+
+@pytest.mark.browser
+def test_the_html_report_prints_to_a4_in_chromium(store: PolicyStore, logged: Any,
+                                                  tmp_path: Path) -> None:
+    """`make report-check`: the page printed by headless Chromium is A4, numbered, with every
+    heading in order and nothing wider than the page (tools/report_pdf.py checks)."""
+    import importlib.util
+    import sys
+
+    from engine.diff.pdf import chromium, print_html
+
+    if chromium() is None:
+        pytest.skip("Chromium is not installed")
+    spec = importlib.util.spec_from_file_location("echri_report_pdf_stats",
+                                                  ROOT / "tools" / "report_pdf.py")
+    assert spec is not None and spec.loader is not None
+    report_pdf = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = report_pdf
+    spec.loader.exec_module(report_pdf)
+    directory, _, _ = logged
+    records, _ = read_verified([directory])
+    html = RENDERERS["html"](publish(aggregate(records, store)))
+    pdf = tmp_path / "stats.pdf"
+    print_html(html, pdf)
+    pages = report_pdf.read_pdf(pdf)
+    assert report_pdf.page_problems(pages, report_pdf.headings(html), "") == []
+    assert report_pdf.self_contained(html) == []
+    assert report_pdf.overflow(chromium(), html) == []
+    assert "<svg" in html and report_pdf.squash("Decisions by destination region") in \
+        report_pdf.squash("".join(p.text for p in pages))

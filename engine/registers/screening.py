@@ -17,6 +17,7 @@ so a case is compared with the few entries that share a word with it, not with a
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ PREFIX = 4
 COMMON, COMMON_MIN = 0.01, 50  # a token in more keys than this is common (see Index)
 
 
+_OTHER = re.compile(r"[^a-z0-9]+")
 GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
                         "ß": "ss"})
 
@@ -51,7 +53,7 @@ def name_keys(name: str) -> tuple[str, ...]:
 def name_key(name: str) -> str:
     """The comparable form of a name (see the module docstring); `` for a blank name."""
     text = unidecode(unicodedata.normalize("NFKC", name)).casefold()
-    words = "".join(ch if ch.isalnum() else " " for ch in text).split()
+    words = _OTHER.sub(" ", text).split()  # unidecode gives ASCII: [a-z0-9] = isalnum
     joined: list[str] = []
     run = False  # the last word was built from single letters
     for w in words:  # S.A. → s a → sa; O.O.O. → ooo

@@ -37,7 +37,7 @@ code { font: 12px ui-monospace, Menlo, Consolas, monospace; }
 svg { display: block; max-width: 100%; height: auto; }
 svg text { font: 12px system-ui, Arial, sans-serif; fill: #111; }
 @page { size: A4; margin: 16mm 14mm 18mm;
-        @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; } }
+        @bottom-center { content: "page " counter(page) " of " counter(pages); font-size: 9pt; } }
 @media print {
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   section { break-inside: auto; } h2 { break-after: avoid; }
