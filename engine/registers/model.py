@@ -184,16 +184,23 @@ class RegisterSet:
     listed: tuple[Listed, ...] = ()
     notes: tuple[RiskNote, ...] = ()
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    _names: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    # derived once per set: organisation names, provenance (the screening index is `_index`)
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def organisation_names(self) -> frozenset[str]:
         """Normalised names and aliases of the listed entries that are organisations (not
         persons): public names the decision log leaves unmasked (engine/api.py)."""
-        if "organisations" not in self._names:
-            self._names["organisations"] = frozenset(
+        if "organisations" not in self._cache:
+            self._cache["organisations"] = frozenset(
                 normalise_name(n) for e in self.listed if e.schema in ORGANISATION_SCHEMAS
                 for n in (e.name, *e.aliases))
-        return self._names["organisations"]
+        names: frozenset[str] = self._cache["organisations"]
+        return names
 
     def provenance(self) -> tuple[dict[str, str], ...]:
-        return tuple(r.to_dict() for r in self.registers)
+        """Id, kind, version and digest of every register file (built once per set; the
+        decisions that carry it copy it into their JSON)."""
+        if "provenance" not in self._cache:
+            self._cache["provenance"] = tuple(r.to_dict() for r in self.registers)
+        cached: tuple[dict[str, str], ...] = self._cache["provenance"]
+        return cached

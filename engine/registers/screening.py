@@ -46,8 +46,10 @@ GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "O
 def name_keys(name: str) -> tuple[str, ...]:
     """`name_key` of the name, and of its German umlaut spelling (`Müller` → `mueller`)
     when that differs: both transliterations occur in real lists."""
-    return tuple(k for k in dict.fromkeys((name_key(name), name_key(name.translate(GERMAN))))
-                 if k)
+    german = name.translate(GERMAN)
+    first = name_key(name)
+    keys = (first, name_key(german)) if german != name else (first,)
+    return tuple(k for k in dict.fromkeys(keys) if k)
 
 
 def name_key(name: str) -> str:
