@@ -122,12 +122,18 @@ decision-space: $(STAMP)
 	$(BIN)/echri review decision-space $(DS_OLD) $(DS_NEW) --output docs/decision-space.md
 
 # The HTML meeting pack of the annual review (docs/meeting-pack.html, A4 print-ready), made
-# by the same `echri diff` reviewers run; tests/test_meeting_pack.py fails when it is stale.
-# When a new version is proposed, switch the pair (e.g. 2026.1 → 2027.1) and run it again.
+# by the same `echri diff` reviewers run, linked to the complete proof of what the new
+# version loosens and tightens (docs/meeting-pack-proof.json: `analyze compare` with room
+# for every region, about two minutes); tests/test_meeting_pack.py fails when either is
+# stale. When a new version is proposed, switch the pair (e.g. 2026.1 → 2027.1) and run it.
 MP_OLD ?= echri-baseline@2026.1
 MP_NEW ?= echri-baseline@2027.1
+MP_REGIONS ?= 300
 meeting-pack: $(STAMP)
-	$(BIN)/echri diff $(MP_OLD) $(MP_NEW) --format html --output docs/meeting-pack.html
+	$(BIN)/echri analyze compare $(MP_OLD) $(MP_NEW) --max-regions $(MP_REGIONS) \
+		--format json --output docs/meeting-pack-proof.json
+	$(BIN)/echri diff $(MP_OLD) $(MP_NEW) --format html --proof docs/meeting-pack-proof.json \
+		--output docs/meeting-pack.html
 
 # The meeting pack printed for the meeting: build/meeting-pack.pdf (A4, running header with
 # both versions and digests, page X of Y), checked as in report-check. Needs Chromium, so not

@@ -11,6 +11,7 @@ tests/test_report_pdf.py.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ from tests.test_report_pdf import report_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "docs" / "meeting-pack.html"
+PROOF = ROOT / "docs" / "meeting-pack-proof.json"  # `make meeting-pack` writes both
 ORDER = ("summary", "contents", "loosened", "rules", "tightened", "reasons", "overview",
          "policy", "declared", "destinations", "score-only")
 
@@ -41,10 +43,14 @@ def make_variables() -> dict[str, str]:
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
     found = dict(re.findall(r"^(MP_OLD|MP_NEW) \?= (\S+)$", text, re.MULTILINE))
     assert set(found) == {"MP_OLD", "MP_NEW"}, "the Makefile sets MP_OLD and MP_NEW"
-    recipe = re.search(r"^meeting-pack:.*\n\t(.*)$", text, re.MULTILINE)
+    recipe = re.search(r"^meeting-pack:.*\n((?:\t.*\n)+)", text, re.MULTILINE)
     assert recipe is not None, "the Makefile has a meeting-pack target"
-    assert recipe.group(1) == ("$(BIN)/echri diff $(MP_OLD) $(MP_NEW) --format html "
-                               "--output docs/meeting-pack.html")
+    commands = " ".join(recipe.group(1).replace("\\\n", " ").split())
+    assert commands == (
+        "$(BIN)/echri analyze compare $(MP_OLD) $(MP_NEW) --max-regions $(MP_REGIONS) "
+        "--format json --output docs/meeting-pack-proof.json "
+        "$(BIN)/echri diff $(MP_OLD) $(MP_NEW) --format html --proof "
+        "docs/meeting-pack-proof.json --output docs/meeting-pack.html")
     return found
 
 
@@ -56,7 +62,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
         result = CliRunner().invoke(main, ["diff", variables["MP_OLD"], variables["MP_NEW"],
-                                           "--format", "html", "--output", str(out)])
+                                           "--format", "html", "--proof",
+                                           "docs/meeting-pack-proof.json",
+                                           "--output", str(out)])
     assert result.exit_code == 0, result.output
     yield out.read_text(encoding="utf-8")
 
@@ -79,6 +87,17 @@ def test_checked_in_meeting_pack_is_up_to_date(generated: str) -> None:
     assert PACK.exists(), "docs/meeting-pack.html is missing: run `make meeting-pack`"
     assert PACK.read_bytes() == generated.encode("utf-8"), \
         "docs/meeting-pack.html is stale: run `make meeting-pack` and commit the result"
+
+
+def test_the_pack_links_to_a_complete_proof(generated: str) -> None:
+    """The checked-in pack says what is proven: every loosened and tightened region of the
+    bounded space is listed (the proof enumerated all of them), for these very versions (a
+    proof of other digests is refused, so `generated` would not build)."""
+    proof = json.loads(PROOF.read_text(encoding="utf-8"))
+    assert proof["complete"] == {"loosened": True, "tightened": True}
+    loosened = sum(r["direction"] == "loosened" for r in proof["regions"])
+    assert loosened > 0
+    assert f"proven: no loosening outside these {loosened} region(s)" in generated
 
 
 def test_what_matters_comes_first(rich: str) -> None:
