@@ -399,6 +399,25 @@ def test_invariants_proven_and_refuted(tmp_path: Path) -> None:
     assert decision.decision == cx.outcome
 
 
+def test_every_named_party_can_be_a_listed_one() -> None:
+    """The bounded space lets a consignee, intermediary, purchaser or previous consignee
+    give a listed name, not only the end user: the claim that such a case is approved is
+    refuted by a witness the engine denies (deny-designated-party applies to any party)."""
+    other = Invariant("other-party-listed", "t", {"all": [
+        {"fact": "parties.implicated", "contains": "designated"},
+        {"not": {"fact": "end_user.implicated", "contains": "designated"}}]}, ("approve",))
+    policy = baseline("2027.1")
+    (result,), _ = check_invariants(policy, [other], items=1)
+    assert result.status == "refuted" and result.outcome == "deny"
+    cx = result.counterexample
+    assert cx is not None and "deny-designated-party" in result.rules
+    listed = {n for e in policy.implicated for n in e.names}
+    parties = [*(cx.get("consignees") or []), *(cx.get("intermediaries") or []),
+               cx.get("purchaser") or {}, (cx.get("reexport") or {}).get("previous_consignee")
+               or {}]
+    assert any(p.get("name") in listed for p in parties)
+
+
 def test_shipped_invariants_hold_for_2027() -> None:
     invariants = load_invariants(ROOT / "analysis" / "invariants.yaml")
     results, _ = check_invariants(baseline("2027.1"), invariants, items=2)

@@ -14,7 +14,7 @@ parties), so a destination's band and factors move with it.
 Bounds (see README "Proofs"): 1..k items (k = `items`), each with a declared category or
 none, any subset of the mapped control entries of the versions plus one unmapped entry; at
 most one consignee, one intermediary, a purchaser and a previous consignee, each with a
-known country; only the end user's name may match an implicated-party entry; the case is
+known country; every named party's name may be one of the implicated-party names; the case is
 submitted on one fixed date (sanctions in force are those of that day). Each item may declare
 any set of the contract's catch-all grounds (data/catch_all/grounds.csv).
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 import z3
 
-from engine.analysis.derive import UNMAPPED_ENTRY, Derived, match_entry
+from engine.analysis.derive import NAMED, UNMAPPED_ENTRY, Derived, match_entry
 from engine.analysis.encode import World
 from engine.compiler import CompiledPolicy
 from engine.implicated import normalise_name
@@ -81,7 +81,8 @@ class Inputs:
         self.int_("method", -1, len(PAYMENT_METHODS) - 1)
         self.int_("payer", -1, len(PAYERS) - 1)
         self.int_("currency", -1, len(self.currencies) - 1)
-        self.int_("eu_name_match", -1, len(self.names) - 1)
+        for who in NAMED:  # which implicated-party name a named party gives, if any
+            self.int_(f"{who}_name_match", -1, len(self.names) - 1)
         self.int_("n_items", 1, self.items)
         for name in ("eu_name", "use_desc", "exp_name", "order_ref", "reexport", "licence",
                      "declared_p", "so_p", "so", "ss_p", "ss", "hrdd_p", "hrdd", "ta_p", "ta"):
@@ -107,6 +108,8 @@ class Inputs:
         c.append(z3.Implies(self.v["prev"] >= 0, self.b["reexport"]))
         c.append(z3.Implies(self.b["licence"], self.b["reexport"]))
         c.append(z3.Implies(self.v["eu_name_match"] >= 0, self.b["eu_name"]))
+        for who in ("con", "int", "pur", "prev"):  # only a party that is there has a name
+            c.append(z3.Implies(self.v[f"{who}_name_match"] >= 0, self.v[who] >= 0))
         c.append(z3.Implies(self.v["int"] < 0, self.v["role"] == -1))
         for t in ("so", "ss", "hrdd", "ta"):
             c.append(z3.Implies(z3.Not(self.b[f"{t}_p"]), z3.Not(self.b[t])))
@@ -128,7 +131,7 @@ class Inputs:
         out += [v[p] == -1 for p in ("con", "int", "pur", "prev", "route")]
         out += [z3.Not(b["reexport"]), v["method"] == -1, v["payer"] == -1,
                 v["currency"] == -1, z3.Not(b["declared_p"]), z3.Not(b["order_ref"]),
-                v["eu_name_match"] == -1]
+                *[v[f"{who}_name_match"] == -1 for who in NAMED]]
         out += [z3.Not(b[f"flag:{f}"]) for f in self.flags]
         for j in range(self.items):
             out += [z3.Not(b[f"entry{j}:{e}"]) for e in [*self.entries, UNMAPPED_ENTRY]]
@@ -187,21 +190,26 @@ class Inputs:
         if bv("use_desc"):
             use["description"] = "Analysis end use"
         case["end_use"] = use
+
+        def party_name(who: str) -> str:
+            k = iv(f"{who}_name_match")
+            return self.names[k] if k >= 0 else GENERIC[NAMED[who]]
+
         if code("con"):
-            case["consignees"] = [{"name": GENERIC["consignee"], "country": code("con")}]
+            case["consignees"] = [{"name": party_name("con"), "country": code("con")}]
         if code("int"):
-            inter: dict[str, Any] = {"name": GENERIC["intermediary"], "country": code("int")}
+            inter: dict[str, Any] = {"name": party_name("int"), "country": code("int")}
             if iv("role") >= 0:
                 inter["role"] = self.roles[iv("role")]
             case["intermediaries"] = [inter]
         if code("pur"):
-            case["purchaser"] = {"name": GENERIC["purchaser"], "country": code("pur")}
+            case["purchaser"] = {"name": party_name("pur"), "country": code("pur")}
         if bv("reexport"):
             re: dict[str, Any] = {}
             if bv("licence"):
                 re["original_licence"] = "LIC-ANALYSIS-1"
             if code("prev"):
-                re["previous_consignee"] = {"name": GENERIC["previous_consignee"],
+                re["previous_consignee"] = {"name": party_name("prev"),
                                             "country": code("prev")}
             case["reexport"] = re
         pay: dict[str, Any] = {}

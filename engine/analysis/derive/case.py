@@ -10,6 +10,11 @@ from engine.analysis.encode import Item, compare, vocab_of
 from engine.facts import FACTS, NUMBER, SET
 from engine.model import PAYERS, PAYMENT_METHODS
 
+# the named parties of the bounded space (engine/cases.py `foreign_parties`): variable →
+# role; each may give one of the implicated-party names (`<var>_name_match`)
+NAMED = {"eu": "end_user", "con": "consignee", "int": "intermediary", "pur": "purchaser",
+         "prev": "previous_consignee"}
+
 if TYPE_CHECKING:
     from engine.analysis.derive.item import ItemDerived
     from engine.analysis.derive.version import Derived
@@ -189,7 +194,10 @@ class CaseFacts:
             if r is None:
                 return z3.BoolVal(False)
             return z3.Or([d.is_code(v, r.targets) for v in ("dest", *d.party_vars)])
-        if fact in ("end_user.implicated", "parties.implicated"):
+        if fact == "end_user.implicated":
+            return z3.Or([m for e, m in self.matches(("eu",)) if self.status(e) == value]
+                         or [z3.BoolVal(False)])
+        if fact == "parties.implicated":
             return z3.Or([m for e, m in self.matches() if self.status(e) == value]
                          or [z3.BoolVal(False)])
         if fact == "implicated.parties":
@@ -210,18 +218,24 @@ class CaseFacts:
                 return z3.Or([d.has_factor(v, value) for v in vars_])
         raise ValueError(f"fact `{fact}` has no member encoding")
 
-    def matches(self) -> list[tuple[Any, z3.BoolRef]]:
-        """(implicated entry, the end user matches it) for the entries of this version."""
+    def matches(self, parties: tuple[str, ...] = tuple(NAMED)
+                ) -> list[tuple[Any, z3.BoolRef]]:
+        """(implicated entry, one of `parties` matches it) for the entries of this version:
+        the party gives one of the entry's names, and its country is not known or is the
+        entry's (engine/implicated.py `CompiledParty.matches`)."""
         d, i = self.d, self.i
         out = []
         for e in self.p.implicated:
             idx = [k for k, n in enumerate(i.names) if n in e.names]
             if not idx:
                 continue
-            named = z3.Or([i.v["eu_name_match"] == k for k in idx])
-            country = z3.BoolVal(True) if e.country is None else z3.Or(
-                z3.Not(d.known("eu")), d.is_code("eu", {e.country}))
-            out.append((e, z3.And(named, country)))
+            found = []
+            for p in parties:
+                named = z3.Or([i.v[f"{p}_name_match"] == k for k in idx])
+                country = z3.BoolVal(True) if e.country is None else z3.Or(
+                    z3.Not(d.known(p)), d.is_code(p, {e.country}))
+                found.append(z3.And(named, country))
+            out.append((e, z3.Or(found)))
         return out
 
     def status(self, entry: Any) -> str:
