@@ -87,7 +87,9 @@ class ItemView:
 
 @dataclass(frozen=True, slots=True)
 class Party:
-    """One foreign party's country profile: what explanations name as evidence."""
+    """One foreign party as the case names it: its country profile (what a finding's
+    evidence cites, engine/evidence.py) and its visible name (what the implicated-party
+    list and the registers screen; evidence never shows it)."""
 
     role: str  # end_user, consignee, intermediary, purchaser, previous_consignee
     position: int  # 1-based among the parties of its role (consignees, intermediaries)
@@ -96,6 +98,13 @@ class Party:
     band: str | None  # None when no country is given; `unknown` for an unknown code
     factors: frozenset[str]
     detail: str | None = None  # the intermediary's stated role
+    name: str | None = None  # visible name (engine/cases.py `_text`), None when blank
+
+    @property
+    def screened(self) -> tuple[str, str | None, str | None]:
+        """(role, name, known country): what name matching takes (an unknown country code
+        counts as not given, so the name alone decides)."""
+        return self.role, self.name, self.country
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +187,8 @@ class _Normalizer:
         # intermediaries, purchaser): the `parties.*` facts
         self.parties: tuple[set[str], set[str], set[str]] = (set(), set(), set())
         self.implicated: tuple[ImplicatedMatch, ...] = ()
+        # every foreign party, walked once: implicated parties, registers, evidence
+        self.named = self.profiles(data)
 
     def vocab_id(self, field: str, value: Any, vocab: str, items: Iterable[str] = ()) -> str | None:
         if value is None:
@@ -224,7 +235,7 @@ class _Normalizer:
             frozenset(p) for p in self.parties)
         # end_user.implicated, parties.implicated, implicated.parties (engine/implicated.py)
         self.implicated = implicated.annotate(self.p.implicated, str(d["submitted"]), f,
-                                              self.foreign_parties(d))
+                                              [p.screened for p in self.named])
         f["assurances"] = self.vocab_set("assurances", d.get("assurances"), "assurances")
         self.exporter(f, _obj(d, "exporter"))
         f["case.item_count"] = len(d["items"])
@@ -340,25 +351,10 @@ class _Normalizer:
         self.put(f, "exporter.hrdd_policy", dd.get("hrdd_policy"))
         self.put(f, "exporter.transaction_assessment", dd.get("transaction_assessment"))
 
-    def foreign_parties(self, d: Mapping[str, Any]
-                        ) -> list[tuple[str, str | None, str | None]]:
-        """(role, visible name, known country) of every foreign party, the same parties as
-        `parties.*`; an unknown country code counts as not given (the name alone decides)."""
-        def known(code: Any) -> str | None:
-            return code if isinstance(code, str) and code in self.p.destinations else None
-
-        reexport = _obj(d, "reexport")
-        found = [("end_user", _obj(d, "end_user"))]
-        found += [("consignee", c) for c in d.get("consignees") or ()]
-        found += [("intermediary", i) for i in d.get("intermediaries") or ()]
-        found += [("purchaser", _obj(d, "purchaser")),
-                  ("previous_consignee", _obj(reexport, "previous_consignee"))]
-        return [(role, _text(p.get("name")), known(p.get("country")))
-                for role, p in found if isinstance(p, Mapping) and p]
-
     def profiles(self, d: Mapping[str, Any]) -> tuple[Party, ...]:
-        """The country profile of every foreign party, in contract order (no findings: the
-        facts pass reported unknown codes already)."""
+        """Every foreign party (end user, consignees, intermediaries, purchaser, previous
+        consignee: the parties of `parties.*`), in contract order, with its country profile
+        and name (no findings: the facts pass reports unknown codes)."""
         groups = [("end_user", [_obj(d, "end_user")]), ("consignee", d.get("consignees") or ()),
                   ("intermediary", d.get("intermediaries") or ()),
                   ("purchaser", [_obj(d, "purchaser")]),
@@ -373,7 +369,8 @@ class _Normalizer:
                 detail = e.get("role") if role == "intermediary" else None
                 out.append(Party(role, k, len(given), dest.code if dest else None, band,
                                  dest.factors if dest else frozenset(),
-                                 detail if isinstance(detail, str) else None))
+                                 detail if isinstance(detail, str) else None,
+                                 _text(e.get("name"))))
         return tuple(out)
 
     def trust(self, dest: DestinationInfo) -> None:
@@ -528,14 +525,14 @@ def normalize(data: Mapping[str, Any], policy: CompiledPolicy,
                        [(i.given_entries, i.views) for i in items])
     # end_user.screening, parties.screening, screening.notices (engine/registers/consult.py)
     screened = consult.annotate(registers, str(data["submitted"]), case,
-                                n.foreign_parties(data))
+                                [p.screened for p in n.named])
     for i in items:
         for facts in i.views or (i.facts,):
             for name in consult.FACT_NAMES:
                 facts[name] = case[name]
     return NormalizedCase(str(data["case_id"]), str(data["submitted"]), case, items,
                           tuple(n.unknown), implicated=n.implicated, screening=screened,
-                          parties=n.profiles(data), shared=shared)
+                          parties=n.named, shared=shared)
 
 
 def _share(policy: CompiledPolicy, case: dict[str, Any],

@@ -18,7 +18,6 @@ an approval is a licensing officer's decision and never the engine's.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -54,8 +53,3 @@ def grounds() -> dict[str, Ground]:
     if len(out) != len(rows) or not out:
         raise ValueError(f"{GROUNDS_FILE}: empty or duplicate ground ids")
     return out
-
-
-def declared(items: Iterable[tuple[str, tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:
-    """(item id, grounds as given) of the items that declare any ground."""
-    return [(item, given) for item, given in items if given]

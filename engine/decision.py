@@ -272,7 +272,7 @@ def _ground(policy: CompiledPolicy, ground_id: str) -> str:
 
 def _catch_all_findings(policy: CompiledPolicy, case: NormalizedCase) -> list[Finding]:
     """`catch-all-ground` for the items that declare a catch-all ground, known or not."""
-    found = catch_all.declared((i.id, i.catch_all) for i in case.items)
+    found = [(i.id, i.catch_all) for i in case.items if i.catch_all]
     if not found:
         return []
     parts = [f"item `{item}` is declared subject to authorisation under "

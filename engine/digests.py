@@ -46,13 +46,15 @@ def generated(store: PolicyStore, version: str, n: int) -> Corpus:
 def fixtures(directory: Path) -> Corpus:
     """Every fixture under `directory`, under the version and register set it names."""
     from engine.fixtures import discover, load_fixtures
-    from engine.fixtures.registers import REGISTER_SETS
+    from engine.fixtures.run import fixture_registers
 
     found, _ = load_fixtures(discover([directory]))
 
     def cases() -> Iterator[tuple[dict[str, Any], str | None, Any]]:
         for f in sorted(found, key=lambda f: f.display):
-            rs = REGISTER_SETS.get(f.registers_dir)[0] if f.registers_dir else None
+            rs, problem = fixture_registers(f)
+            if problem is not None:  # a set that does not load must not pass as none
+                raise ValueError(problem.message)
             yield f.case, f.policy_version, rs
 
     return Corpus("fixtures", cases())

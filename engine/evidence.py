@@ -15,8 +15,8 @@ rule fired on, and names what satisfies each one:
 
 Parties are named by role, position and country, never by name: a natural person's name
 must not reach a decision through its evidence (the decision log masks names in the case
-only). Plain functions over plain data; the evaluator's predicates decide what holds, so
-the evidence agrees with both backends by construction.
+only). Plain functions over plain data; the predicates of engine/predicates.py (the python
+backend's) decide what holds, so the evidence agrees with both backends by construction.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import implicated, sanctions
 from engine.conditions import AnyOf, Node, Not, Test, to_nnf
+from engine.memo import ByIdentity
 from engine.predicates import Predicate, compile_condition
 
 if TYPE_CHECKING:
@@ -78,11 +79,6 @@ class _Plan:
     children: tuple[tuple[_Plan, Predicate], ...]
 
 
-# id(rule) → (rule, plan): the rule is kept so that its id is not reused while cached
-_PLANS: dict[int, tuple[CompiledRule, _Plan | None]] = {}
-PLAN_CACHE_MAX = 20_000
-
-
 def _plan(node: Node) -> _Plan | None:
     """None when the condition tests no fact this module names evidence for."""
     if isinstance(node, Not):
@@ -97,13 +93,9 @@ def _plan(node: Node) -> _Plan | None:
     return _Plan(None, isinstance(node, AnyOf), children) if children else None
 
 
-def plan_of(rule: CompiledRule) -> _Plan | None:
-    found = _PLANS.get(id(rule))
-    if found is None or found[0] is not rule:
-        if len(_PLANS) >= PLAN_CACHE_MAX:  # reloads compile new rules: start again
-            _PLANS.clear()
-        found = _PLANS[id(rule)] = (rule, _plan(rule.condition))
-    return found[1]
+# a rule's plan, made once per compiled rule
+plan_of: ByIdentity[CompiledRule, _Plan | None] = ByIdentity(
+    lambda rule: _plan(rule.condition), limit=20_000)
 
 
 def held_tests(plan: _Plan, facts: Mapping[str, Any]) -> Iterator[Test]:
@@ -203,14 +195,8 @@ def _parties(policy: CompiledPolicy, case: NormalizedCase, test: Test) -> list[s
     return out
 
 
-_TESTS: dict[Test, Predicate] = {}
-
-
-def _test_predicate(test: Test) -> Predicate:
-    found = _TESTS.get(test)
-    if found is None:
-        found = _TESTS[test] = compile_condition(test)
-    return found
+# the predicate of one test, for the profile of one party (a few tests per policy)
+_test_predicate = lru_cache(maxsize=4096)(compile_condition)
 
 
 def _party(party: Party) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.memo import ByIdentity
 from engine.model import Policy
 
 # How messages name a party of each role, in the order an officer reads them.
@@ -91,22 +92,18 @@ def compile_parties(policy: Policy) -> tuple[CompiledParty, ...]:
     return tuple(out)
 
 
-# id(entries) → (entries, normalised name → the entries with it, in entry order)
-_BY_NAME: dict[int, tuple[tuple[CompiledParty, ...], dict[str, tuple[CompiledParty, ...]]]] = {}
+def _index_by_name(entries: tuple[CompiledParty, ...]) -> dict[str, tuple[CompiledParty, ...]]:
+    """The entries by normalised name and alias, in entry order."""
+    index: dict[str, list[CompiledParty]] = {}
+    for e in entries:
+        for n in sorted(e.names):
+            index.setdefault(n, []).append(e)
+    return {k: tuple(v) for k, v in index.items()}
 
 
-def _by_name(entries: tuple[CompiledParty, ...]) -> dict[str, tuple[CompiledParty, ...]]:
-    """The entries by normalised name and alias, built once per compiled entry table."""
-    found = _BY_NAME.get(id(entries))
-    if found is None or found[0] is not entries:
-        if len(_BY_NAME) >= 64:  # reloads compile new tables: start again
-            _BY_NAME.clear()
-        index: dict[str, list[CompiledParty]] = {}
-        for e in entries:
-            for n in sorted(e.names):
-                index.setdefault(n, []).append(e)
-        found = _BY_NAME[id(entries)] = (entries, {k: tuple(v) for k, v in index.items()})
-    return found[1]
+# built once per compiled entry table
+_by_name: ByIdentity[tuple[CompiledParty, ...], dict[str, tuple[CompiledParty, ...]]] = \
+    ByIdentity(_index_by_name, limit=64)
 
 
 def match(entries: Iterable[CompiledParty], day: str,

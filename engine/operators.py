@@ -2,7 +2,7 @@
 
 Each operator states which fact types it applies to, what argument it takes and how the
 pure-Python backend evaluates it on a *present* value. Missing values are handled once, by
-the evaluator: every test except `exists` is false on a missing fact. The durable-rules
+engine/predicates.py: every test except `exists` is false on a missing fact. The durable-rules
 translation of each operator lives in engine/ruleset/translate.py (`DURABLE_TESTS`), keyed by
 the same names, so both backends cover exactly this table.
 """
@@ -50,7 +50,7 @@ OPERATORS: dict[str, Operator] = _ops(
     Operator("contains_all", frozenset({SET}), VALUES, lambda v, a: all(x in v for x in a),
              "{fact} include all of {arg}"),
     Operator("exists", frozenset({ENUM, BOOL, NUMBER, SET, STRING}), FLAG,
-             lambda v, a: True, "{fact} is given"),  # presence is decided by the evaluator
+             lambda v, a: True, "{fact} is given"),  # presence is decided by engine/predicates.py
     Operator("lt", frozenset({NUMBER}), NUM, lambda v, a: v < a, "{fact} < {arg}"),
     Operator("lte", frozenset({NUMBER}), NUM, lambda v, a: v <= a, "{fact} ≤ {arg}"),
     Operator("gt", frozenset({NUMBER}), NUM, lambda v, a: v > a, "{fact} > {arg}"),

@@ -29,7 +29,7 @@ from engine.backends.durable import DurableBackend
 from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy
-from engine.fixtures.registers import REGISTER_SETS
+from engine.fixtures.run import fixture_registers
 from engine.generator import generate_cases
 from engine.model import PAYERS, PAYMENT_METHODS
 from tests._factories import random_policy
@@ -228,9 +228,8 @@ def test_every_fixture_agrees_on_both_backends() -> None:
         pytest.skip(store)
     for fixture in fixtures:
         decisions = []
-        directory = fixture.registers_dir
-        registers = REGISTER_SETS.get(directory)[0] if directory is not None else None
-        assert directory is None or registers is not None, fixture.display
+        registers, problem = fixture_registers(fixture)
+        assert problem is None, fixture.display
         for backend in ("durable", "python"):
             decision = store.evaluate(fixture.case, policy_version=fixture.policy_version,
                                       policy_id=fixture.policy_id, backend=backend,

@@ -139,7 +139,7 @@ def test_make_targets_print_and_check_outside_make_test() -> None:
 
 # ---------------------------------------------------------------- in Chromium
 
-chromium = report_pdf.browser()
+chromium = report_pdf.chromium()
 browser = pytest.mark.browser
 
 

@@ -365,19 +365,11 @@ def test_the_html_report_prints_to_a4_in_chromium(store: PolicyStore, logged: An
                                                   tmp_path: Path) -> None:
     """`make report-check`: the page printed by headless Chromium is A4, numbered, with every
     heading in order and nothing wider than the page (tools/report_pdf.py checks)."""
-    import importlib.util
-    import sys
-
     from engine.diff.pdf import chromium, print_html
+    from tests.test_report_pdf import report_pdf
 
     if chromium() is None:
         pytest.skip("Chromium is not installed")
-    spec = importlib.util.spec_from_file_location("echri_report_pdf_stats",
-                                                  ROOT / "tools" / "report_pdf.py")
-    assert spec is not None and spec.loader is not None
-    report_pdf = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = report_pdf
-    spec.loader.exec_module(report_pdf)
     directory, _, _ = logged
     records, _ = read_verified([directory])
     html = RENDERERS["html"](publish(aggregate(records, store)))

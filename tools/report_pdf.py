@@ -34,9 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from report_screenshot import browser, self_contained
+from report_screenshot import self_contained
 
-from engine.diff.pdf import TIMEOUT, PdfError, print_file, run_chromium
+from engine.diff.pdf import TIMEOUT, PdfError, chromium, print_file, run_chromium
 
 A4_PT = (595.28, 841.89)
 TOLERANCE_PT = 1.0
@@ -155,33 +155,33 @@ def overflow_problems(dom: str) -> list[str]:
     return problems
 
 
-def print_pdf(chromium: str, page: Path, output: Path) -> str | None:
+def print_pdf(browser: str, page: Path, output: Path) -> str | None:
     """Print `page` to `output`; an error message, or None when the PDF was written."""
     try:
-        print_file(page, output, chromium)
+        print_file(page, output, browser)
     except PdfError as exc:
         return str(exc)
     return None
 
 
-def overflow(chromium: str, page_html: str) -> list[str]:
+def overflow(browser: str, page_html: str) -> list[str]:
     """Elements wider than the A4 text width once the print rules apply."""
     with tempfile.TemporaryDirectory(prefix="echri-probe-") as tmp:
         probe = Path(tmp) / "probe.html"
         probe.write_text(probe_html(page_html), encoding="utf-8")
         try:
-            done = run_chromium(chromium, ["--dump-dom",
-                                           f"--window-size={TEXT_WIDTH_PX},1200"], probe)
+            done = run_chromium(browser, ["--dump-dom",
+                                          f"--window-size={TEXT_WIDTH_PX},1200"], probe)
         except subprocess.TimeoutExpired:
             return [f"Chromium did not finish the overflow probe within {TIMEOUT} s"]
     return overflow_problems(done.stdout)
 
 
-def check(chromium: str, page_html: str, pdf: Path) -> list[str]:
+def check(browser: str, page_html: str, pdf: Path) -> list[str]:
     """Every problem of the printed report (empty when there is none)."""
     problems = self_contained(page_html)
     problems += page_problems(read_pdf(pdf), headings(page_html), running_header(page_html))
-    return problems + overflow(chromium, page_html)
+    return problems + overflow(browser, page_html)
 
 
 def options(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -195,17 +195,17 @@ def options(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = options(argv)
-    chromium = browser()
-    if chromium is None:
+    browser = chromium()
+    if browser is None:
         print("error: Chromium not found (Debian: apt-get install -y chromium)", file=sys.stderr)
         return 2
     page_html = args.html.read_text(encoding="utf-8")
-    error = print_pdf(chromium, args.html, args.output)
+    error = print_pdf(browser, args.html, args.output)
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.check:
-        problems = check(chromium, page_html, args.output)
+        problems = check(browser, page_html, args.output)
         for problem in problems:
             print(f"{args.output}: error[pdf-check]: {problem}", file=sys.stderr)
         if problems:

@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.diff import diff_versions, load_fixtures, load_pair, read_jsonl, render  # noqa: E402
-from engine.diff.pdf import FLAGS, chromium  # noqa: E402
+from engine.diff.pdf import chromium, run_chromium  # noqa: E402
 from engine.generator import generate_cases  # noqa: E402
 
+SCREENSHOT_TIMEOUT = 120
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -63,21 +64,14 @@ def self_contained(html: str) -> list[str]:
     return problems
 
 
-def browser() -> str | None:
-    return chromium()
-
-
-def screenshot(chromium: str, page: Path, output: Path, size: str) -> str | None:
+def screenshot(browser: str, page: Path, output: Path, size: str) -> str | None:
     """Take the screenshot; an error message, or None when the PNG was written."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="echri-chromium-") as profile:
-        command = [chromium, *FLAGS, f"--user-data-dir={profile}",
-                   f"--screenshot={output.resolve()}", f"--window-size={size}",
-                   page.resolve().as_uri()]
-        try:
-            subprocess.run(command, capture_output=True, timeout=120, check=False)
-        except subprocess.TimeoutExpired:
-            return "Chromium did not finish within 120 s"
+    try:
+        run_chromium(browser, [f"--screenshot={output.resolve()}", f"--window-size={size}"],
+                     page, timeout=SCREENSHOT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"Chromium did not finish within {SCREENSHOT_TIMEOUT} s"
     if not output.is_file() or output.read_bytes()[:8] != PNG_MAGIC:
         return f"Chromium wrote no PNG to {output}"
     return None
@@ -85,8 +79,8 @@ def screenshot(chromium: str, page: Path, output: Path, size: str) -> str | None
 
 def main() -> int:
     args = options()
-    chromium = browser()
-    if chromium is None:
+    browser = chromium()
+    if browser is None:
         print("error: Chromium not found (Debian: apt-get install -y chromium)", file=sys.stderr)
         return 2
     html = build_html(args)
@@ -100,7 +94,7 @@ def main() -> int:
         if args.html is not None:
             args.html.parent.mkdir(parents=True, exist_ok=True)
             args.html.write_text(html, encoding="utf-8")
-        error = screenshot(chromium, page, args.output, args.size)
+        error = screenshot(browser, page, args.output, args.size)
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -33,13 +33,14 @@ def chromium() -> str | None:
     return next((found for name in BROWSERS if (found := shutil.which(name))), None)
 
 
-def run_chromium(browser: str, args: Sequence[str], page: Path
+def run_chromium(browser: str, args: Sequence[str], page: Path, timeout: float = TIMEOUT
                  ) -> subprocess.CompletedProcess[str]:
-    """Chromium headless on `page` with a throw-away profile (TimeoutExpired after TIMEOUT)."""
+    """Chromium headless on `page` with a throw-away profile (TimeoutExpired after
+    `timeout` seconds)."""
     with tempfile.TemporaryDirectory(prefix="echri-chromium-") as profile:
         command = [browser, *FLAGS, f"--user-data-dir={profile}", *args,
                    page.resolve().as_uri()]
-        return subprocess.run(command, capture_output=True, timeout=TIMEOUT, check=False,
+        return subprocess.run(command, capture_output=True, timeout=timeout, check=False,
                               text=True)
 
 

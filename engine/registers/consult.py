@@ -22,14 +22,12 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.implicated import ROLES  # how a party's role reads in a message
 from engine.registers.model import Notice, RegisterSet
 from engine.registers.screening import ScreenMatch, screen
 
 NO_UNDERCUT, SCREENING_MATCH, SCREENING_REVIEW = (
     "no-undercut-consultation", "screening-match", "screening-review")
-ROLES = {"end_user": "the end user", "consignee": "a consignee",
-         "intermediary": "an intermediary", "purchaser": "the purchaser",
-         "previous_consignee": "the previous consignee"}
 FACT_NAMES = ("end_user.screening", "parties.screening", "screening.notices")
 
 
