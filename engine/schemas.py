@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
@@ -143,8 +144,48 @@ def _registry() -> Registry:
 
 @cache
 def validator(kind: str) -> Draft202012Validator:
-    schema = _registry().contents(f"{BASE_URI}{kind}.schema.json")
+    uri = f"{BASE_URI}{kind}.schema.json"
+    schema = _bundle(_registry().contents(uri), uri)
     return Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker())
+
+
+def _bundle(schema: Any, base: str, seen: tuple[str, ...] = ()) -> Any:
+    """`schema` with every plain `{"$ref": ...}` to a definition (in its own file or in
+    another schema file) replaced by that definition; a recursive one stays, made absolute.
+
+    Resolving references made up about half the time of validating a policy version
+    (referencing's lookups, URL joins); the errors and their data paths are the same.
+    """
+    if isinstance(schema, list):
+        return [_bundle(s, base, seen) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _bundle_map(value, base, seen) if key in _SCHEMA_MAPS else
+           value if key in _DATA_KEYWORDS else _bundle(value, base, seen)
+           for key, value in schema.items() if key != "$ref"}
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        uri, _, pointer = urljoin(base, ref).partition("#")
+        name = pointer.removeprefix("/$defs/")
+        target = f"{uri}#{pointer}"
+        defs = _registry().contents(uri).get("$defs", {}) if uri in _schema_uris() else {}
+        if not out and name != pointer and "/" not in name and name in defs and \
+                target not in seen:
+            return _bundle(defs[name], uri, (*seen, target))
+        out = {"$ref": target, **out}  # kept (recursive, or with siblings): absolute
+    return out
+
+
+def _bundle_map(schemas: Any, base: str, seen: tuple[str, ...]) -> Any:
+    """A `properties`-like map: its keys are names (`title` too), its values schemas."""
+    if not isinstance(schemas, dict):
+        return _bundle(schemas, base, seen)
+    return {name: _bundle(sub, base, seen) for name, sub in schemas.items()}
+
+
+@cache
+def _schema_uris() -> frozenset[str]:
+    return frozenset(uri for uri in _registry())
 
 
 @cache
@@ -155,7 +196,7 @@ def fast_validator(kind: str) -> Callable[[Any], Any]:
     validator runs to list every problem. The contract schemas use nothing beyond
     draft-07 features, so fastjsonschema reads them as draft-07.
     """
-    schema = copy.deepcopy(validator(kind).schema)
+    schema = copy.deepcopy(_registry().contents(f"{BASE_URI}{kind}.schema.json"))
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     return fastjsonschema.compile(_inline_refs(schema, schema.get("$defs", {})))
 

@@ -52,7 +52,8 @@ class Flattener:
                 strings.append((fact, has, _flags(slot["has"])))
             else:
                 nonempty = slot.get("nonempty")
-                sets.append((fact, nonempty, _maybe_flags(nonempty), tuple(slot["members"])))
+                sets.append((fact, nonempty, _maybe_flags(nonempty), tuple(slot["members"]),
+                             {}))
         self._enums = tuple(enums)
         self._numbers = tuple(numbers)
         self._bools = tuple(bools)
@@ -80,7 +81,7 @@ class Flattener:
                 out[has] = v is not None
         for fact, has, _ in self._strings:
             out[has] = _string(fact, get(fact)) is not None
-        for fact, nonempty, _, members in self._sets:
+        for fact, nonempty, _, members, _ in self._sets:
             v = _set(fact, get(fact))
             if nonempty is not None:
                 out[nonempty] = bool(v)
@@ -118,14 +119,26 @@ class Flattener:
                 add(has[v is not None])
         for fact, _, has in self._strings:
             add(has[_string(fact, get(fact)) is not None])
-        for fact, _, nonempty, members in self._sets:
-            v = _set(fact, get(fact))
-            if nonempty:
-                add(nonempty[bool(v)])
-            for member, _, false, true in members:
-                add(true if member in v else false)
+        for fact, _, nonempty, members, cache in self._sets:
+            v = get(fact)
+            # a set fact takes few distinct values (a destination's factors, a category's
+            # groups): its fragments are joined once per value
+            frag = cache.get(v) if type(v) is frozenset else None
+            if frag is None:
+                frag = self._set_fragment(fact, v, nonempty, members)
+                if type(v) is frozenset and len(cache) < 4096:
+                    cache[v] = frag
+            add(frag)
         add("}")
         return "".join(parts)
+
+
+    @staticmethod
+    def _set_fragment(fact: str, value: Any, nonempty: tuple[str, str] | None,
+                      members: tuple[tuple[str, str, str, str], ...]) -> str:
+        v = _set(fact, value)
+        head = nonempty[bool(v)] if nonempty else ""
+        return head + "".join(true if member in v else false for member, _, false, true in members)
 
 
 def _flags(key: str) -> tuple[str, str]:
