@@ -37,6 +37,8 @@ from referencing import Registry, Resource
 
 from engine.diagnostics import Diagnostic, suggest
 from engine.loader import Document, JsonPath
+from engine.structs import StructCheck, Unsupported
+from engine.structs import build as build_struct_check
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 BASE_URI = "https://echri.example.org/schemas/"
@@ -169,9 +171,11 @@ def _bundle(schema: Any, base: str, seen: tuple[str, ...] = ()) -> Any:
         name = pointer.removeprefix("/$defs/")
         target = f"{uri}#{pointer}"
         defs = _registry().contents(uri).get("$defs", {}) if uri in _schema_uris() else {}
-        if not out and name != pointer and "/" not in name and name in defs and \
-                target not in seen:
-            return _bundle(defs[name], uri, (*seen, target))
+        # beside a reference, annotations (a description) constrain nothing: inlined too
+        if set(out) <= _DATA_KEYWORDS and name != pointer and "/" not in name and \
+                name in defs and target not in seen:
+            inlined = _bundle(defs[name], uri, (*seen, target))
+            return {**out, **inlined} if isinstance(inlined, dict) else inlined
         out = {"$ref": target, **out}  # kept (recursive, or with siblings): absolute
     return out
 
@@ -219,7 +223,20 @@ def _inline_refs(schema: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) 
             for key, value in schema.items()}
 
 
+@cache
+def struct_check(kind: str) -> StructCheck | None:
+    """The msgspec check of a schema (engine/structs.py), None if it cannot express it."""
+    try:
+        return build_struct_check(validator(kind).schema)
+    except Unsupported:
+        return None
+
+
 def is_valid_fast(kind: str, data: Any) -> bool:
+    """Whether `data` is valid, answered by msgspec (or fastjsonschema) without diagnostics."""
+    check = struct_check(kind)
+    if check is not None:
+        return check.valid(data)
     try:
         fast_validator(kind)(data)
     except fastjsonschema.JsonSchemaException:
