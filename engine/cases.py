@@ -149,14 +149,15 @@ def check_case(data: Any, source: str | None = None) -> None:
     beyond ±2^53, lone surrogates) at their JSON paths, then jsonschema lists the contract
     problems, and the check fails closed if it finds none.
     """
+    problems: list[Diagnostic] = []
     if not _valid_bounded(data):
         flaws = scan(data, CASE_MAX_DEPTH)
         if flaws:
             raise CaseError([Diagnostic(f.code, f.message, source) for f in flaws])
-    problems = [] if is_valid_fast("case", data) else (
-        check_data("case", data, source) or [Diagnostic(
-            "schema", "the case breaks the input contract (the fast schema check rejected it, "
-            "the full one found no reason)", source)])
+        if not is_valid_fast("case", data):
+            problems = check_data("case", data, source) or [Diagnostic(
+                "schema", "the case breaks the input contract (the fast schema check rejected "
+                "it, the full one found no reason)", source)]
     if not problems and isinstance(data, dict):
         seen: set[str] = set()
         for i, item in enumerate(data.get("items", ())):

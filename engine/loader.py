@@ -288,11 +288,13 @@ class DuplicateKeyError(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise DuplicateKeyError(f"duplicate key `{key}`")
-        result[key] = value
+    result = dict(pairs)  # in C; only a shorter dict means a duplicate, then find the first
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKeyError(f"duplicate key `{key}`")
+            seen.add(key)
     return result
 
 
