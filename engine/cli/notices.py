@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,11 +18,13 @@ from engine.cli.exchange import (
     write_export,
 )
 from engine.diagnostics import format_text
-from engine.diff.corpus import Corpus, register_keys
 from engine.registers import load_registers
 from engine.registers.model import RegisterSet
 from engine.registers.notices import export_notices, import_notices
 from engine.schemas import printable
+
+if TYPE_CHECKING:  # engine.diff imports every report renderer: only `replay` needs it
+    from engine.diff.corpus import Corpus
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_INPUT = 0, 1, 2
 
@@ -57,6 +59,8 @@ def attach(store: PolicyStore, directory: Path | None) -> PolicyStore:
 def warn_replay_registers(corpus: Corpus, registers: RegisterSet | None,
                           directory: Path | None) -> None:
     """A warning when recorded decisions were screened against another register set."""
+    from engine.diff.corpus import register_keys
+
     otherwise = corpus.screened_otherwise(
         register_keys(registers.provenance() if registers else ()))
     if not otherwise:
