@@ -5,8 +5,9 @@ absent from the fact mapping is *missing*; every test except `exists` is false o
 fact, and `neg` inverts a test after that. Set facts are frozensets and never missing;
 `exists` on a set means non-empty.
 
-Below the compiler (band rules), the python backend and the evidence of findings: it knows
-conditions and operators only.
+Below the compiler (band rules) and the evidence of findings: it knows conditions and
+operators only. The python backend runs the same semantics compiled into one function per rule
+scope (engine/codegen.py); these closures are the reference its tests compare it with.
 """
 
 from __future__ import annotations

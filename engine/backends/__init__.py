@@ -1,6 +1,7 @@
 """The backends that decide which rules fire, behind one registry.
 
-- `python` (engine/backends/python.py): closures over the rule IR, the oracle;
+- `python` (engine/backends/python.py): the rule IR as generated Python code
+  (engine/codegen.py), the oracle;
 - `durable` (engine/backends/durable.py): durable-rules, the only module that imports its
   C extension, loaded when a durable backend is first asked for.
 

@@ -1,12 +1,13 @@
-"""The pure-Python backend: closures over the rule IR (engine/predicates.py). It is the
-oracle for durable-rules; both give the same hits (tests/test_differential.py)."""
+"""The pure-Python backend: the rule IR compiled into one Python function per scope
+(engine/codegen.py, with the semantics of engine/predicates.py). It is the oracle for
+durable-rules; both give the same hits (tests/test_differential.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from engine.backends.base import Hits
-from engine.predicates import compile_condition
+from engine.codegen import compile_scope
 
 if TYPE_CHECKING:
     from engine.cases import NormalizedCase
@@ -23,20 +24,23 @@ class PythonBackend:
     name = "python"
 
     def __init__(self, compiled: CompiledPolicy):
-        self.case_rules = [(r.id, compile_condition(r.condition))
-                           for r in compiled.rules_of("case")]
-        self.item_rules = [(r.id, compile_condition(r.condition))
-                           for r in compiled.rules_of("item")]
+        self.case_rules = compile_scope([(r.id, r.condition) for r in compiled.rules_of("case")],
+                                        "case").evaluate
+        self.item_rules = compile_scope([(r.id, r.condition) for r in compiled.rules_of("item")],
+                                        "item").evaluate
 
     def evaluate(self, case: NormalizedCase) -> Hits:
+        # hits in the order decisions rely on: case rules in rule order, then item rules in
+        # the order they first fire (views in order, rules in rule order within a view)
         hits: dict[str, list[str]] = {}
-        all_ids = [item.id for item in case.items]
-        for rule_id, pred in self.case_rules:
-            if pred(case.facts):
+        fired = self.case_rules(case.facts)
+        if fired:
+            all_ids = [item.id for item in case.items]
+            for rule_id in fired:
                 hits[rule_id] = all_ids
+        item_rules = self.item_rules
         for view in case.views:
-            facts = view.facts
-            for rule_id, pred in self.item_rules:
-                if pred(facts):
-                    hits.setdefault(rule_id, []).append(view.key)
+            key = view.key
+            for rule_id in item_rules(view.facts):
+                hits.setdefault(rule_id, []).append(key)
         return {k: tuple(v) for k, v in hits.items()}
