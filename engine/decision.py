@@ -9,20 +9,23 @@ applies. Built-in findings make the engine fail closed (see BUILTIN_FINDINGS).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from engine import catch_all, evidence, implicated, sanctions
+import orjson
+
+from engine import catch_all, evidence
 from engine.explain import explanation
+from engine.messages import compile_template
 from engine.registers import consult
 from engine.version import __version__
 
 if TYPE_CHECKING:
     from engine.cases import ItemView, NormalizedCase, UnknownId
     from engine.compiler import CompiledPolicy, CompiledRule
+
 
 ENGINE_ERROR, UNKNOWN_ID, FAIL_CLOSED = "engine-error", "unknown-id", "fail-closed"
 CATEGORY_CONFLICT, UNMAPPED_ENTRY = "category-conflict", "unmapped-entry"
@@ -65,6 +68,15 @@ class Finding:
                 "basis": list(self.basis), "items": list(self.items)} | (
                     {"evidence": list(self.evidence)} if self.evidence else {})
 
+    def _plain(self) -> dict[str, Any]:
+        """to_dict without its copies (for the encoder, to which a tuple is an array)."""
+        out = {"rule": self.rule, "outcome": self.outcome, "title": self.title,
+               "message": self.message, "commitments": self.commitments,
+               "basis": self.basis, "items": self.items}
+        if self.evidence:
+            out["evidence"] = self.evidence
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -103,95 +115,41 @@ class Decision:
 
     def to_json(self, indent: int | None = None) -> str:
         """Canonical JSON: byte-identical for the same case and policy version."""
+        if indent is None and self._strings_only():
+            try:
+                return orjson.dumps(self._plain()).decode("utf-8")
+            except orjson.JSONEncodeError:  # a lone surrogate: json keeps it, as before
+                pass
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent,
                           separators=None if indent else (",", ":"))
 
+    def _plain(self) -> dict[str, Any]:
+        """to_dict without its copies (for orjson, to which a tuple is an array)."""
+        out = {
+            "case_id": self.case_id, "decision": self.decision, "policy": self.policy,
+            "engine": {"version": self.engine_version, "backend": self.backend},
+            "findings": [f._plain() for f in self.findings], "conditions": self.conditions,
+            "required_assurances": self.required_assurances,
+            "missing_assurances": self.missing_assurances,
+            "information_requests": self.information_requests, "explanation": self.explanation,
+        }
+        if self.registers:
+            out["registers"] = self.registers
+        return out
 
-_PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)*)\}")
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "not given"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, frozenset | set | list | tuple):
-        return ", ".join(sorted(map(str, value))) or "none"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def render_message(template: str, policy: CompiledPolicy, rule: CompiledRule,
-                   case: NormalizedCase, views: tuple[ItemView, ...]) -> str:
-    """Fill `{fact}` placeholders for the item views a rule fired on.
-
-    A template that names item facts (`item.*`, `category`) and concerns several views is
-    rendered once per view and the distinct texts are joined with "; ", so each value stays
-    next to its own item.
-    """
-    parts = _parts(template)
-    if len(views) > 1 and _per_item(template, rule.scope):
-        texts = (_render(parts, policy, rule, case, (v,)) for v in views)
-        return "; ".join(dict.fromkeys(texts))
-    return _render(parts, policy, rule, case, views)
-
-
-def _render(parts: tuple[tuple[str, str | None], ...], policy: CompiledPolicy,
-            rule: CompiledRule, case: NormalizedCase, views: tuple[ItemView, ...]) -> str:
-    items = tuple(dict.fromkeys(v.item for v in views))
-
-    def value(name: str) -> str:
-        if name == "items":
-            return ", ".join(items)
-        if name == "rule.id":
-            return rule.id
-        if name == "rule.title":
-            return rule.title
-        if name == "destination.name":
-            dest = policy.destinations.get(case.facts.get("destination", ""))
-            return dest.name if dest else str(case.facts.get("destination", "unknown destination"))
-        if name == "category":
-            titles = {policy.policy.categories[v.category].title if v.category else
-                      "unclassified item" for v in views}
-            return ", ".join(sorted(titles))
-        if name == "sanctions":  # the regimes that apply, with title and legal act
-            ids = {r for v in views for r in v.facts.get("item.sanctions", ())} \
-                if rule.scope == "item" else case.facts.get("case.sanctions", ())
-            return sanctions.describe(policy.sanctions, ids, case.facts)
-        if name == "implicated":  # each party matching an entry, with status and basis
-            return implicated.describe(policy.implicated, case.implicated)
-        if name == "item.control_entries":  # the entries as given, mapped or not
-            given = {e for i in case.items if i.id in items for e in i.given_entries}
-            return _fmt(frozenset(given))
-        if name.startswith("item."):
-            return ", ".join(sorted({_fmt(v.facts.get(name)) for v in views}))
-        return _fmt(case.facts.get(name))
-
-    return "".join(part if name is None else value(name) for part, name in parts)
-
-
-@lru_cache(maxsize=4096)
-def _per_item(template: str, scope: str) -> bool:
-    """Whether the template names an item fact (rendered once per item view)."""
-    return any(name is not None and (name.startswith("item.") or name == "category" or
-                                     (name == "sanctions" and scope == "item"))
-               for _, name in _parts(template))
-
-
-@lru_cache(maxsize=4096)
-def _parts(template: str) -> tuple[tuple[str, str | None], ...]:
-    """A template split once into literal text and placeholder names."""
-    out: list[tuple[str, str | None]] = []
-    pos = 0
-    for m in _PLACEHOLDER.finditer(template):
-        out.append((template[pos:m.start()], None))
-        out.append(("", m.group(1)))
-        pos = m.end()
-    out.append((template[pos:], None))
-    return tuple(p for p in out if p != ("", None))
+    def _strings_only(self) -> bool:
+        """Whether every mapping is a dict of strings. The other fields hold strings (or
+        tuples of them) by construction; orjson writes strings, arrays and objects byte for
+        byte as json.dumps(ensure_ascii=False) does, but not every number (`1e-07`, NaN)."""
+        for group in ((self.policy,), self.conditions, self.information_requests,
+                      self.registers):
+            for mapping in group:
+                if type(mapping) is not dict:
+                    return False
+                for value in mapping.values():
+                    if type(value) is not str:
+                        return False
+        return True
 
 
 def _rank(policy: CompiledPolicy, outcome: str) -> int:
@@ -286,7 +244,27 @@ def _catch_all_findings(policy: CompiledPolicy, case: NormalizedCase) -> list[Fi
 
 
 def _sorted(policy: CompiledPolicy, findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    return tuple(sorted(findings, key=lambda f: (_rank(policy, f.outcome), f.rule)))
+    rank = policy.rank
+    return tuple(sorted(findings, key=lambda f: (rank[f.outcome], f.rule)))
+
+
+class _Outline(NamedTuple):
+    """What the explanation reads of a decision (engine/explain.py `Outline`), so that the
+    Decision is built once, with its explanation."""
+
+    decision: str
+    findings: tuple[Finding, ...]
+    missing_assurances: tuple[str, ...]
+    information_requests: tuple[Mapping[str, str], ...]
+    conditions: tuple[Mapping[str, str], ...]
+
+
+def _rule_finding(policy: CompiledPolicy, rule: CompiledRule, case: NormalizedCase,
+                  views: tuple[ItemView, ...]) -> Finding:
+    items = (views[0].item,) if len(views) == 1 else tuple(dict.fromkeys(v.item for v in views))
+    message = compile_template(rule.message, rule.scope).fill(policy, rule, case, views, items)
+    return Finding(rule.id, rule.outcome, rule.title, message, rule.commitments, rule.basis, items,
+                   evidence.collect(policy, rule, case, views))
 
 
 def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tuple[str, ...]],
@@ -299,14 +277,10 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
     index = {v.key: v for v in case.views}
     # a rule id the policy does not have, or a view key the case does not have, is a backend
     # bug: KeyError → engine-error (fail closed)
-    fired = sorted((policy.rule_index[r] for r in hits), key=lambda pair: pair[0])
+    fired = sorted([policy.rule_index[r] for r in hits], key=itemgetter(0))
     for _, rule in fired:
-        views = tuple(index[k] for k in hits[rule.id])
-        items = tuple(dict.fromkeys(v.item for v in views))
-        findings.append(Finding(rule.id, rule.outcome, rule.title,
-                                render_message(rule.message, policy, rule, case, views),
-                                rule.commitments, rule.basis, items,
-                                evidence.collect(policy, rule, case, views)))
+        findings.append(_rule_finding(policy, rule, case,
+                                      tuple([index[k] for k in hits[rule.id]])))
         required.update(rule.require_assurances)
         conditions.update(rule.conditions)
         if rule.field is not None and rule.field not in requests:
@@ -314,10 +288,11 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
     if case.unknown:
         findings.append(_unknown_finding(case.unknown, case.item_ids))
     findings.extend(_classification_findings(policy, case))
-    findings.extend(_screening_findings(case))
+    if case.screening is not None:  # no register set, no screening finding
+        findings.extend(_screening_findings(case))
     findings.extend(_catch_all_findings(policy, case))
     outcome = _combine(policy, findings)
-    missing = sorted(required - set(case.facts.get("assurances", ())))
+    missing = tuple(sorted(required - set(case.facts.get("assurances", ()))))
     if missing or requests:
         outcome = _at_least(policy, outcome, "request_information")
     if outcome in APPROVALS and (case.unclassified or "destination" not in case.facts):
@@ -327,20 +302,22 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
     attached = tuple({"id": c, "title": lc[c].title, "text": lc[c].text}
                      for c in sorted(conditions) if c in lc) \
         if outcome == "approve_with_conditions" else ()
-    decision = Decision(
+    ordered = _sorted(policy, findings)
+    asked = tuple({"field": k, "request": v} for k, v in sorted(requests.items()))
+    return Decision(
         case_id=case.case_id, decision=outcome,
         policy={"id": policy.id, "version": policy.version, "digest": policy.digest},
-        backend=backend, findings=_sorted(policy, findings), conditions=attached,
-        required_assurances=tuple(sorted(required)), missing_assurances=tuple(missing),
-        information_requests=tuple({"field": k, "request": v} for k, v in sorted(requests.items())),
+        backend=backend, findings=ordered, conditions=attached,
+        required_assurances=tuple(sorted(required)), missing_assurances=missing,
+        information_requests=asked,
+        explanation=explanation(_Outline(outcome, ordered, missing, asked, attached), policy),
         registers=case.screening.provenance if case.screening is not None else ())
-    return _with_explanation(decision, explanation(decision, policy))
 
 
 def _combine(policy: CompiledPolicy, findings: list[Finding]) -> str:
     if not findings:
         return policy.policy.default_outcome
-    return min((f.outcome for f in findings), key=lambda o: _rank(policy, o))
+    return min([f.outcome for f in findings], key=policy.rank.__getitem__)
 
 
 def _fail_closed(case: NormalizedCase) -> Finding:
@@ -353,10 +330,6 @@ def _fail_closed(case: NormalizedCase) -> Finding:
     return Finding(FAIL_CLOSED, outcome, title,
                    "; ".join(reasons) + ": the policy cannot approve an incomplete case",
                    ("coc-4",), (), case.unclassified or case.item_ids)
-
-
-def _with_explanation(decision: Decision, text: str) -> Decision:
-    return replace(decision, explanation=text)
 
 
 def engine_error(policy: CompiledPolicy, case_id: str, backend: str,

@@ -21,7 +21,7 @@ backend's) decide what holds, so the evidence agrees with both backends by const
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,8 @@ from engine.predicates import Predicate, compile_condition
 
 if TYPE_CHECKING:
     from engine.cases import ItemView, NormalizedCase, Party
-    from engine.compiler import CompiledPolicy, CompiledRule
+    from engine.compiler import CompiledPolicy, CompiledRule, DestinationInfo
+    from engine.sanctions import CompiledRegime
 
 ROLE_LABELS = {"end_user": "end user", "consignee": "consignee",
                "intermediary": "intermediary", "purchaser": "purchaser",
@@ -79,23 +80,46 @@ class _Plan:
     children: tuple[tuple[_Plan, Predicate], ...]
 
 
-def _plan(node: Node) -> _Plan | None:
-    """None when the condition tests no fact this module names evidence for."""
+def _plan(node: Node, shown: frozenset[str] = frozenset()) -> _Plan | None:
+    """None when the condition tests no fact this module names evidence for (other than
+    the `shown` facts, whose evidence the message gives)."""
     if isinstance(node, Not):
         node = to_nnf(node)
     if isinstance(node, Test):
         positive = not node.neg and not (node.op == "exists" and not node.arg)
-        return _Plan(node, False, ()) if positive and node.fact in EVIDENCE_FACTS else None
+        cited = positive and node.fact in EVIDENCE_FACTS and node.fact not in shown
+        return _Plan(node, False, ()) if cited else None
     if isinstance(node, Not):  # no Not survives to_nnf
         return None
     children = tuple((sub, compile_condition(c)) for c in node.children
-                     if (sub := _plan(c)) is not None)
+                     if (sub := _plan(c, shown)) is not None)
     return _Plan(None, isinstance(node, AnyOf), children) if children else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Cited:
+    """A rule's plan without the facts its message shows; `fixed` lists its tests when no
+    disjunction decides which of them hold (most rules), so they are walked once."""
+
+    plan: _Plan
+    fixed: tuple[Test, ...] | None
+
+
+def _cited(rule: CompiledRule) -> _Cited | None:
+    # a shown fact is left out of the plan rather than skipped per case: a disjunct that
+    # cites only shown facts yields nothing, so its predicate need not run either
+    plan = _plan(rule.condition, _shown(rule.message))
+    if plan is None:
+        return None
+    return _Cited(plan, None if _disjunctive(plan) else tuple(held_tests(plan, {})))
+
+
+def _disjunctive(plan: _Plan) -> bool:
+    return plan.any or any(_disjunctive(child) for child, _ in plan.children)
+
+
 # a rule's plan, made once per compiled rule
-plan_of: ByIdentity[CompiledRule, _Plan | None] = ByIdentity(
-    lambda rule: _plan(rule.condition), limit=20_000)
+plan_of: ByIdentity[CompiledRule, _Cited | None] = ByIdentity(_cited, limit=20_000)
 
 
 def held_tests(plan: _Plan, facts: Mapping[str, Any]) -> Iterator[Test]:
@@ -114,18 +138,26 @@ def collect(policy: CompiledPolicy, rule: CompiledRule, case: NormalizedCase,
     """The evidence lines of one finding (empty when its rule tests no such fact); `views`
     are those the rule fired for, so its condition holds on each (on the case facts for a
     case rule)."""
-    plan = plan_of(rule)
-    if plan is None:
+    cited = plan_of(rule)
+    if cited is None:
         return ()
-    scopes = [v.facts for v in views] if rule.scope == "item" else [case.facts]
-    shown = _shown(rule.message)
     out: dict[str, None] = {}
-    for facts in scopes:
-        for test in held_tests(plan, facts):
-            if test.fact in shown:
+    # a party or listed-entry line depends on the case only: described once for all views
+    by_case: dict[int, list[str]] = {}
+    for facts in [v.facts for v in views] if rule.scope == "item" else (case.facts,):
+        tests = cited.fixed if cited.fixed is not None else held_tests(cited.plan, facts)
+        for test in tests:
+            describe = _DESCRIBERS.get(test.fact)
+            if describe is None:
                 continue
-            for line in _describe(policy, case, test, facts):
-                out.setdefault(line, None)
+            if describe in _CASE_ONLY:
+                lines = by_case.get(id(test))
+                if lines is None:
+                    lines = by_case[id(test)] = describe(policy, case, test, facts)
+            else:
+                lines = describe(policy, case, test, facts)
+            for line in lines:
+                out[line] = None
     return tuple(out)
 
 
@@ -137,27 +169,51 @@ def _shown(message: str) -> frozenset[str]:
         (IMPLICATED_FACTS if "{implicated}" in message else frozenset())
 
 
-def _describe(policy: CompiledPolicy, case: NormalizedCase, test: Test,
-              facts: Mapping[str, Any]) -> list[str]:
-    if test.fact in PARTY_FACTS:
-        return _parties(policy, case, test)
-    if test.fact in DESTINATION_FACTS:
-        return [_destination(policy, case, test, facts)]
-    if test.fact in SANCTIONS_FACTS:
-        return _regimes(policy, _matched(test, facts.get(test.fact) or frozenset()), facts)
-    if test.fact in IMPLICATED_FACTS:
-        return [f"listed: {implicated.describe(policy.implicated, case.implicated)}"]
-    if test.fact in ROUTE_FACTS:
-        code = facts.get("payment.route_country")
-        factors = _factors(policy, code, _matched(test, facts.get(test.fact)), ())
-        return [f"payment routed via {code} (band {facts.get('payment.route_band')}){factors}"]
-    return []
+_Describer = Callable[["CompiledPolicy", "NormalizedCase", Test, Mapping[str, Any]], list[str]]
+
+
+def _describe_parties(policy: CompiledPolicy, case: NormalizedCase, test: Test,
+                      facts: Mapping[str, Any]) -> list[str]:
+    return _parties(policy, case, test)
+
+
+def _describe_destination(policy: CompiledPolicy, case: NormalizedCase, test: Test,
+                          facts: Mapping[str, Any]) -> list[str]:
+    return [_destination(policy, case, test, facts)]
+
+
+def _describe_regimes(policy: CompiledPolicy, case: NormalizedCase, test: Test,
+                      facts: Mapping[str, Any]) -> list[str]:
+    return _regimes(policy, _matched(test, facts.get(test.fact) or frozenset()), facts)
+
+
+def _describe_implicated(policy: CompiledPolicy, case: NormalizedCase, test: Test,
+                         facts: Mapping[str, Any]) -> list[str]:
+    return [f"listed: {implicated.describe(policy.implicated, case.implicated)}"]
+
+
+def _describe_route(policy: CompiledPolicy, case: NormalizedCase, test: Test,
+                    facts: Mapping[str, Any]) -> list[str]:
+    code = facts.get("payment.route_country")
+    factors = _factors(policy, code, _matched(test, facts.get(test.fact)), ())
+    return [f"payment routed via {code} (band {facts.get('payment.route_band')}){factors}"]
+
+
+# fact → how its evidence is described; the first of these read the case only
+_DESCRIBERS: dict[str, _Describer] = {
+    **dict.fromkeys(PARTY_FACTS, _describe_parties),
+    **dict.fromkeys(IMPLICATED_FACTS, _describe_implicated),
+    **dict.fromkeys(DESTINATION_FACTS, _describe_destination),
+    **dict.fromkeys(SANCTIONS_FACTS, _describe_regimes),
+    **dict.fromkeys(ROUTE_FACTS, _describe_route),
+}
+_CASE_ONLY = frozenset({_describe_parties, _describe_implicated})
 
 
 def _regimes(policy: CompiledPolicy, ids: frozenset[str],
              facts: Mapping[str, Any]) -> list[str]:
     """`regime eu-833-2014-art2 (Council Regulation ...), via the consignee in RU` per id."""
-    by_id = {r.id: r for r in policy.sanctions}
+    by_id = _regimes_by_id(policy.sanctions)
     out = []
     for i in sorted(ids):
         r = by_id.get(i)
@@ -180,23 +236,43 @@ def _matched(test: Test, value: Any) -> frozenset[str]:
 
 def _parties(policy: CompiledPolicy, case: NormalizedCase, test: Test) -> list[str]:
     roles, attr, as_set = PARTY_FACTS[test.fact]
+    holds = _party_test(test)
     out = []
     for party in case.parties:
         if party.role not in roles:
             continue
         value = getattr(party, attr)
-        if value is None:
-            continue
-        single = {test.fact: frozenset({value}) if as_set else value}
-        if not _test_predicate(test)(single):
+        if value is None or not holds(value, as_set):
             continue
         matched = _matched(test, value) if attr == "factors" else frozenset()
         out.append(_party(party) + _factors(policy, party.country, matched, ()))
     return out
 
 
-# the predicate of one test, for the profile of one party (a few tests per policy)
-_test_predicate = lru_cache(maxsize=4096)(compile_condition)
+class _PartyTest:
+    """Whether one party's profile value satisfies a test, remembered per value: parties
+    share a few countries, bands and factor sets, and the predicate is pure."""
+
+    def __init__(self, test: Test):
+        self._holds = compile_condition(test)
+        self._fact = test.fact
+        self._seen: dict[tuple[Any, bool], bool] = {}
+
+    def __call__(self, value: Any, as_set: bool) -> bool:
+        found = self._seen.get((value, as_set))
+        if found is None:
+            if len(self._seen) >= 4096:
+                self._seen.clear()
+            single = {self._fact: frozenset({value}) if as_set else value}
+            found = self._seen[(value, as_set)] = bool(self._holds(single))
+        return found
+
+
+# one per test of a compiled rule (a few per policy)
+_party_test: ByIdentity[Test, _PartyTest] = ByIdentity(_PartyTest, limit=20_000)
+# regimes by id, once per compiled sanctions table
+_regimes_by_id: ByIdentity[tuple[CompiledRegime, ...], dict[str, CompiledRegime]] = \
+    ByIdentity(lambda regimes: {r.id: r for r in regimes}, limit=1_000)
 
 
 def _party(party: Party) -> str:
@@ -214,9 +290,15 @@ def _factors(policy: CompiledPolicy, code: Any, factors: frozenset[str],
     if not factors:
         return ""
     dest = policy.destinations.get(code) if isinstance(code, str) else None
-    cites = (dict(dest.evidence) if dest else {}) | {
-        f: cite for f, cite in shared if not dest or f not in dest.factors}
+    cites = _citations(dest) if dest else {}
+    if shared:
+        cites = cites | {f: cite for f, cite in shared if not dest or f not in dest.factors}
     return ": " + ", ".join(f"{f} ({cites[f]})" if cites.get(f) else f for f in sorted(factors))
+
+
+# a destination's factor citations by factor, once per destination entry (read only)
+_citations: ByIdentity[DestinationInfo, dict[str, str]] = ByIdentity(
+    lambda dest: dict(dest.evidence), limit=20_000)
 
 
 def _destination(policy: CompiledPolicy, case: NormalizedCase, test: Test,

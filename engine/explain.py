@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -36,14 +37,28 @@ class FindingView(Protocol):
     def evidence(self) -> tuple[str, ...]: ...
 
 
-class DecisionView(Protocol):
+class Outline(Protocol):
+    """What `explanation` reads of a decision: engine/decision.py passes its parts before it
+    builds the Decision, so that the Decision is built once."""
+
+    @property
+    def decision(self) -> str: ...
+    @property
+    def findings(self) -> Sequence[FindingView]: ...
+    @property
+    def conditions(self) -> Sequence[Mapping[str, str]]: ...
+    @property
+    def missing_assurances(self) -> Sequence[str]: ...
+    @property
+    def information_requests(self) -> Sequence[Mapping[str, str]]: ...
+
+
+class DecisionView(Outline, Protocol):
     """What the explanation reads of a decision (engine/decision.py `Decision`, which
     calls this module: typed by shape, so that this module does not import it)."""
 
     @property
     def case_id(self) -> str: ...
-    @property
-    def decision(self) -> str: ...
     @property
     def backend(self) -> str: ...
     @property
@@ -51,15 +66,7 @@ class DecisionView(Protocol):
     @property
     def policy(self) -> Mapping[str, str]: ...
     @property
-    def findings(self) -> Sequence[FindingView]: ...
-    @property
-    def conditions(self) -> Sequence[Mapping[str, str]]: ...
-    @property
     def required_assurances(self) -> Sequence[str]: ...
-    @property
-    def missing_assurances(self) -> Sequence[str]: ...
-    @property
-    def information_requests(self) -> Sequence[Mapping[str, str]]: ...
 
 
 LABELS = {
@@ -83,7 +90,9 @@ _CONTROLS = re.compile(r"""
 
 def strip_controls(text: str) -> str:
     """`text` without terminal control sequences; other text (any script) is unchanged."""
-    return _CONTROLS.sub("", text)
+    # every sequence starts with a C0 or C1 control character, which is never printable:
+    # most text is, and str.isprintable is far cheaper than the search
+    return text if text.isprintable() else _CONTROLS.sub("", text)
 
 
 def _clean(values: Iterable[str]) -> list[str]:
@@ -96,11 +105,7 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _decisive(decision: DecisionView) -> list[str]:
-    return [f.rule for f in decision.findings if f.outcome == decision.decision]
-
-
-def _what_would_change(decision: DecisionView) -> list[str]:
+def _what_would_change(decision: Outline) -> list[str]:
     out = []
     if decision.missing_assurances:
         missing = _join(_clean(decision.missing_assurances))
@@ -111,7 +116,7 @@ def _what_would_change(decision: DecisionView) -> list[str]:
     return out
 
 
-def _requiring(decision: DecisionView, policy: CompiledPolicy) -> list[str]:
+def _requiring(decision: Outline, policy: CompiledPolicy) -> list[str]:
     """Rules of the decision that require one of its missing assurances."""
     missing = set(decision.missing_assurances)
     out = []
@@ -122,38 +127,57 @@ def _requiring(decision: DecisionView, policy: CompiledPolicy) -> list[str]:
     return out or ["the policy"]
 
 
-def explanation(decision: DecisionView, policy: CompiledPolicy) -> str:
+@lru_cache(maxsize=256)
+def _head(outcome: str, policy_id: str, version: str) -> str:
+    """`Deny under echri-baseline 2026.1.`: the same few per policy version."""
+    return f"{LABELS[outcome]} under {' '.join(_clean((policy_id, version)))}."
+
+
+def _decisive(findings: Sequence[FindingView], decisive: list[FindingView]) -> list[str]:
+    """The first decisive finding's rule, message and evidence."""
+    rule = decisive[0].rule
+    first = next(f for f in findings if f.rule == rule)
+    more = f" (and {len(decisive) - 1} more rule(s) with the same outcome)" \
+        if len(decisive) > 1 else ""
+    message = strip_controls(first.message).rstrip(". ")
+    out = [f"Decisive: {strip_controls(first.rule)}: {message}{more}."]
+    if first.evidence:
+        out.append(f"Evidence: {'; '.join(_clean(first.evidence))}.")
+    return out
+
+
+def _outlook(decision: Outline) -> str | None:
+    """What can change the outcome, if anything can."""
+    if decision.decision == "deny":
+        return "Only a change in the facts that triggered the denial can change it."
+    if decision.decision == "refer":
+        return "A licensing officer must review the case before any approval."
+    changes = _what_would_change(decision)
+    return f"Approval would need {_join(changes)}." if changes else None
+
+
+def explanation(decision: Outline, policy: CompiledPolicy) -> str:
     """One plain-language paragraph for a licensing officer."""
-    head = f"{LABELS[decision.decision]} under {' '.join(_clean((policy.id, policy.version)))}."
-    decisive = _decisive(decision)
-    parts = [head]
-    if not decision.findings:
-        parts.append(f"No rule applied, so the policy default ({decision.decision}) holds.")
+    outcome, findings = decision.decision, decision.findings
+    decisive = [f for f in findings if f.outcome == outcome]
+    parts = [_head(outcome, policy.id, policy.version)]
+    if not findings:
+        parts.append(f"No rule applied, so the policy default ({outcome}) holds.")
     elif decisive:
-        first = next(f for f in decision.findings if f.rule == decisive[0])
-        more = f" (and {len(decisive) - 1} more rule(s) with the same outcome)" \
-            if len(decisive) > 1 else ""
-        message = strip_controls(first.message).rstrip(". ")
-        parts.append(f"Decisive: {strip_controls(first.rule)}: {message}{more}.")
-        if first.evidence:
-            parts.append(f"Evidence: {'; '.join(_clean(first.evidence))}.")
+        parts += _decisive(findings, decisive)
     elif decision.missing_assurances:
         parts.append(f"Decisive: assurances required by {_join(_requiring(decision, policy))} "
                      "were not provided.")
-    others = len(decision.findings) - len(decisive)
+    others = len(findings) - len(decisive)
     if others:
         parts.append(f"{others} other finding(s) apply with a less severe outcome.")
-    if decision.missing_assurances and decision.decision != "deny":
+    if decision.missing_assurances and outcome != "deny":
         parts.append(f"Missing assurances: {_join(_clean(decision.missing_assurances))}.")
     if decision.conditions:
         parts.append(f"Licence conditions: {_join(_clean(c['id'] for c in decision.conditions))}.")
-    changes = _what_would_change(decision)
-    if decision.decision == "deny":
-        parts.append("Only a change in the facts that triggered the denial can change it.")
-    elif changes and decision.decision != "refer":
-        parts.append(f"Approval would need {_join(changes)}.")
-    elif decision.decision == "refer":
-        parts.append("A licensing officer must review the case before any approval.")
+    outlook = _outlook(decision)
+    if outlook is not None:
+        parts.append(outlook)
     return " ".join(parts)
 
 

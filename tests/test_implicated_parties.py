@@ -18,11 +18,11 @@ from engine.backends.durable import DurableBackend
 from engine.backends.python import PythonBackend
 from engine.cases import check_case, normalize
 from engine.compiler import CompiledPolicy, compile_policy
-from engine.decision import render_message
 from engine.diff.elements import KINDS_BY_NAME, extract
 from engine.diff.structural import diff_elements
 from engine.generator import generate_cases
 from engine.implicated import normalise_name
+from engine.messages import render_message
 from engine.model import build_policy
 from engine.repository import file_checksums, load_version_source, read_checksums
 from tests._factories import make_rule, random_rules, with_rules
