@@ -14,15 +14,18 @@ durable-rules can never decide a case.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from engine import implicated, sanctions
 from engine.compiler import derive_band, destination_problem
 from engine.diagnostics import Diagnostic, DiagnosticError, suggest
 from engine.implicated import Match as ImplicatedMatch
+from engine.memo import ByIdentity
 from engine.model import CONTROL_ENTRY, ENTRY_KINDS, UNKNOWN_BAND, canonical_entry, entry_regime
 from engine.registers import consult
 from engine.schemas import check_data, is_valid_fast, scan, struct_check
@@ -54,8 +57,7 @@ class UnknownId:
     items: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Classification:
+class Classification(NamedTuple):  # a tuple: built per item, dataclass init costs more
     categories: tuple[str, ...]  # every candidate category, most severe first
     conflict: str | None  # the declared category when the control entries map elsewhere
     mapped: frozenset[str]  # mapped control-entry prefixes (the `item.control_entries` fact)
@@ -181,27 +183,79 @@ def _valid_bounded(data: Any) -> bool:
 def _amount(value: Any) -> int | float | None:
     if value is None:
         return None
+    if type(value) is int and -_EXACT <= value <= _EXACT:  # exact as a float: unchanged
+        return value
     rounded = round(float(value), 2)
     return int(rounded) if rounded.is_integer() else rounded
 
 
+_EXACT = 2 ** 53  # integers up to this magnitude survive the float round trip unchanged
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_NO_IDS: frozenset[str] = frozenset()
+
+
 def _obj(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = data.get(key)
-    return value if isinstance(value, Mapping) else {}
+    if value is None:
+        return _EMPTY
+    # `type is dict` first: an ABC isinstance check costs more than the rest of the lookup
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
+
+
+# the fact names of a single party and of a list of parties, spelt once
+_PARTY_FACTS = {p: (f"{p}.country", f"{p}.band", f"{p}.factors")
+                for p in ("end_user", "purchaser", "previous_consignee")}
+_LIST_FACTS = {p: (f"{p}.country", f"{p}.count", f"{p}.countries", f"{p}.bands", f"{p}.factors")
+               for p in ("consignees", "intermediaries")}
+
+
+class _PolicyTables:
+    """What normalisation derives from a compiled version once, not per case: each
+    category's item facts and severity order, and the destination entries already checked
+    against the compiled invariants (`trust`)."""
+
+    def __init__(self, policy: CompiledPolicy):
+        levels = policy.policy.risk_levels
+        self.order: dict[str, tuple[int, str]] = {}  # most severe first, ties by id
+        self.blocks: dict[str | None, dict[str, Any]] = {None: {"item.groups": _NO_IDS}}
+        for cid, cat in policy.policy.categories.items():
+            rank = levels.index(cat.risk) if cat.risk in levels else len(levels)
+            self.order[cid] = (-rank, cid)
+            self.blocks[cid] = {"item.category": cid, "item.groups": frozenset(cat.groups),
+                                "item.risk": cat.risk}
+        self.classified: dict[tuple[Any, ...], Classification] = {}  # `classify`
+        # id → entry, for the entries `destination_problem` found nothing in under `basis`
+        self.trusted: dict[int, DestinationInfo] = {}
+        self.basis: tuple[Any, ...] = ()
+
+    def trusted_for(self, policy: CompiledPolicy) -> dict[int, DestinationInfo]:
+        """The checked entries, forgotten when what the check reads besides the entry
+        changes. Entries are kept by identity: a fault or a test replaces an entry (the
+        compiled tables are frozen), and the new object is checked again."""
+        basis = (policy.policy.bands, policy.vocab.get("factors"),
+                 policy.vocab.get("freedom_status"))
+        if basis != self.basis:
+            self.trusted, self.basis = {}, basis
+        return self.trusted
+
+
+_tables: ByIdentity[CompiledPolicy, _PolicyTables] = ByIdentity(_PolicyTables, limit=64)
 
 
 class _Normalizer:
     def __init__(self, policy: CompiledPolicy, data: Mapping[str, Any]):
         self.p = policy
         self.data = data
+        self.tables = _tables(policy)
+        self.trusted = self.tables.trusted_for(policy)
         self.unknown: list[UnknownId] = []
-        self.item_ids = tuple(str(i["id"]) for i in data["items"])
         # countries, bands and factors of every foreign party (end user, consignees,
         # intermediaries, purchaser): the `parties.*` facts
         self.parties: tuple[set[str], set[str], set[str]] = (set(), set(), set())
         self.implicated: tuple[ImplicatedMatch, ...] = ()
         # every foreign party, walked once: implicated parties, registers, evidence
         self.named = self.profiles(data)
+        self.screened = [p.screened for p in self.named]
 
     def vocab_id(self, field: str, value: Any, vocab: str, items: Iterable[str] = ()) -> str | None:
         if value is None:
@@ -209,11 +263,18 @@ class _Normalizer:
         known = self.p.vocab[vocab]
         if value in known:
             return str(value)
-        self.unknown.append(UnknownId(field, str(value), suggest(str(value), known), tuple(items)))
+        self.unknown.append(UnknownId(field, str(value), _suggest(str(value), known),
+                                      tuple(items)))
         return None
 
     def vocab_set(self, field: str, values: Any, vocab: str) -> frozenset[str]:
-        out = {self.vocab_id(field, v, vocab) for v in values or ()}
+        if not values:
+            return _NO_IDS
+        if type(values) is list and all(type(v) is str for v in values):
+            found = frozenset(values)
+            if found <= self.p.vocab[vocab]:  # all known: no finding, nothing to drop
+                return found
+        out = {self.vocab_id(field, v, vocab) for v in values}
         return frozenset(v for v in out if v is not None)
 
     def case_facts(self) -> dict[str, Any]:
@@ -225,7 +286,7 @@ class _Normalizer:
             self.unknown.append(UnknownId("destination", code,
                                           suggest(code, self.p.destinations)))
             f["destination.band"] = UNKNOWN_BAND
-            f["destination.factors"] = frozenset()
+            f["destination.factors"] = _NO_IDS
         else:
             self.trust(dest)
             f["destination"] = code
@@ -248,7 +309,7 @@ class _Normalizer:
             frozenset(p) for p in self.parties)
         # end_user.implicated, parties.implicated, implicated.parties (engine/implicated.py)
         self.implicated = implicated.annotate(self.p.implicated, str(d["submitted"]), f,
-                                              [p.screened for p in self.named])
+                                              self.screened)
         f["assurances"] = self.vocab_set("assurances", d.get("assurances"), "assurances")
         self.exporter(f, _obj(d, "exporter"))
         f["case.item_count"] = len(d["items"])
@@ -270,21 +331,22 @@ class _Normalizer:
 
     def party(self, f: dict[str, Any], prefix: str, code: Any) -> str | None:
         """`<prefix>.country/.band/.factors` of a single party; it joins the case's parties."""
-        known, band, factors = self.country(f"{prefix}.country", code)
-        self.put(f, f"{prefix}.country", known)
-        self.put(f, f"{prefix}.band", band)
-        f[f"{prefix}.factors"] = factors
+        country, band_fact, factors_fact = _PARTY_FACTS[prefix]
+        known, band, factors = self.country(country, code)
+        self.put(f, country, known)
+        self.put(f, band_fact, band)
+        f[factors_fact] = factors
         self.join(known, band, factors)
         return known
 
     def country(self, field: str, code: Any) -> tuple[str | None, str | None, frozenset[str]]:
         """A party's country: (known code, band, factors); band `unknown` if the code is."""
         if code is None:
-            return None, None, frozenset()
+            return None, None, _NO_IDS
         dest = self.p.destinations.get(code)
         if dest is None:
             self.vocab_id(field, code, "destinations")  # an unknown-id finding
-            return None, UNKNOWN_BAND, frozenset()
+            return None, UNKNOWN_BAND, _NO_IDS
         self.trust(dest)
         return dest.code, dest.band, dest.factors
 
@@ -303,18 +365,19 @@ class _Normalizer:
         codes: set[str] = set()
         bands: set[str] = set()
         factors: set[str] = set()
+        field, count, countries, bands_fact, factors_fact = _LIST_FACTS[prefix]
         for e in entries:
-            known, band, found = self.country(f"{prefix}.country", e.get("country"))
+            known, band, found = self.country(field, e.get("country"))
             self.join(known, band, found)
             if known is not None:
                 codes.add(known)
             if band is not None:
                 bands.add(band)
             factors.update(found)
-        f[f"{prefix}.count"] = len(entries)
-        f[f"{prefix}.countries"] = frozenset(codes)
-        f[f"{prefix}.bands"] = frozenset(bands)
-        f[f"{prefix}.factors"] = frozenset(factors)
+        f[count] = len(entries)
+        f[countries] = frozenset(codes)
+        f[bands_fact] = frozenset(bands)
+        f[factors_fact] = frozenset(factors)
 
     def intermediaries(self, f: dict[str, Any], entries: Iterable[Mapping[str, Any]]) -> None:
         entries = list(entries)
@@ -336,9 +399,8 @@ class _Normalizer:
         The previous consignee of a re-export is a foreign party (it joins `parties.*`); the
         payment's route country is not a party and only gives the `payment.route_*` facts.
         """
-        reexport = d.get("reexport")
-        f["case.reexport"] = isinstance(reexport, Mapping)
-        app = reexport if isinstance(reexport, Mapping) else {}
+        app = _obj(d, "reexport")
+        f["case.reexport"] = app is not _EMPTY
         self.put(f, "reexport.original_licence", _text(app.get("original_licence")))
         self.party(f, "previous_consignee", _obj(app, "previous_consignee").get("country"))
         pay = _obj(d, "payment")
@@ -368,29 +430,34 @@ class _Normalizer:
         """Every foreign party (end user, consignees, intermediaries, purchaser, previous
         consignee: the parties of `parties.*`), in contract order, with its country profile
         and name (no findings: the facts pass reports unknown codes)."""
-        groups = [("end_user", [_obj(d, "end_user")]), ("consignee", d.get("consignees") or ()),
+        groups = (("end_user", (_obj(d, "end_user"),)), ("consignee", d.get("consignees") or ()),
                   ("intermediary", d.get("intermediaries") or ()),
-                  ("purchaser", [_obj(d, "purchaser")]),
-                  ("previous_consignee", [_obj(_obj(d, "reexport"), "previous_consignee")])]
+                  ("purchaser", (_obj(d, "purchaser"),)),
+                  ("previous_consignee", (_obj(_obj(d, "reexport"), "previous_consignee"),)))
+        destinations = self.p.destinations
         out = []
         for role, entries in groups:
-            given = [e for e in entries if isinstance(e, Mapping) and e]
+            given = [e for e in entries if e and (type(e) is dict or isinstance(e, Mapping))]
             for k, e in enumerate(given, 1):
                 code = e.get("country")
-                dest = self.p.destinations.get(code) if isinstance(code, str) else None
+                dest = destinations.get(code) if isinstance(code, str) else None
                 band = dest.band if dest else (None if code is None else UNKNOWN_BAND)
                 detail = e.get("role") if role == "intermediary" else None
                 out.append(Party(role, k, len(given), dest.code if dest else None, band,
-                                 dest.factors if dest else frozenset(),
+                                 dest.factors if dest else _NO_IDS,
                                  detail if isinstance(detail, str) else None,
                                  _text(e.get("name"))))
         return tuple(out)
 
     def trust(self, dest: DestinationInfo) -> None:
-        """A destination entry the decision depends on must satisfy the compiled invariants."""
+        """A destination entry the decision depends on must satisfy the compiled invariants
+        (checked once per entry object and version, `_PolicyTables.trusted_for`)."""
+        if self.trusted.get(id(dest)) is dest:
+            return
         problem = destination_problem(self.p, dest)
         if problem is not None:  # corrupt compiled data: engine-error, never a decision on it
             raise CompiledDataError(problem)
+        self.trusted[id(dest)] = dest
 
     @staticmethod
     def put(f: dict[str, Any], name: str, value: Any) -> None:
@@ -398,14 +465,32 @@ class _Normalizer:
             f[name] = value
 
     def classify(self, item: Mapping[str, Any]) -> Classification:
-        """Every candidate category of an item (see DESIGN.md, Classification)."""
+        """Every candidate category of an item (see DESIGN.md, Classification), memoised
+        per version on the declared category and control entries: items repeat a few of
+        them, and the result depends on nothing else once no id of it is unknown."""
+        try:
+            key = (item.get("category"), *(item.get("control_entries") or ()))
+            found = self.tables.classified.get(key)
+        except TypeError:  # unhashable: not from a contract-valid case, never memoised
+            return self.classify_anew(item)
+        if found is None:
+            before = len(self.unknown)
+            found = self.classify_anew(item)
+            if len(self.unknown) == before:  # an unknown id is reported every time
+                memo = self.tables.classified
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = found
+        return found
+
+    def classify_anew(self, item: Mapping[str, Any]) -> Classification:
         item_id = str(item["id"])
         mapped: dict[str, str] = {}  # mapped prefix → category, in the order given
         given: list[str] = []
         unmapped: list[str] = []
         for raw in item.get("control_entries") or ():
-            entry = canonical_entry(raw)
-            if not CONTROL_ENTRY.fullmatch(entry):
+            entry = _entry(raw)
+            if entry is None:
                 self.unknown.append(UnknownId(
                     f"items[{item_id}].control_entries", str(raw),
                     "not a control-list entry: expected a form such as `5A001.j` or "
@@ -424,59 +509,113 @@ class _Normalizer:
         if declared is not None:
             candidates.add(declared)
         # most severe first, ties by id: the first candidate is the item's primary category
-        ordered = tuple(sorted(candidates, key=lambda c: (-self.risk_rank(c), c)))
+        ordered = tuple(sorted(candidates, key=self.tables.order.__getitem__)) \
+            if len(candidates) > 1 else tuple(candidates)
         conflict = declared is not None and bool(mapped) and declared not in mapped.values()
         return Classification(ordered, declared if conflict else None,
                               frozenset(mapped), _unique(given), _unique(unmapped))
 
     def match_entry(self, entry: str) -> str | None:
-        parts = entry.split(".")
-        for n in range(len(parts), 0, -1):
-            prefix = ".".join(parts[:n])
-            if prefix in self.p.control_map:
-                return prefix
-        return None
+        """The longest mapped prefix of `entry` on dot boundaries (`5A001.j.1` → `5A001.j`
+        or `5A001`), or None."""
+        control_map = self.p.control_map
+        prefix = entry
+        while prefix not in control_map:
+            cut = prefix.rfind(".")
+            if cut < 0:
+                return None
+            prefix = prefix[:cut]
+        return prefix
 
-    def risk_rank(self, category: str) -> int:
-        levels = self.p.policy.risk_levels
-        risk = self.p.policy.categories[category].risk
-        return levels.index(risk) if risk in levels else len(levels)
-
-    def item_facts(self, item: Mapping[str, Any], case: dict[str, Any]) -> ItemFacts:
+    def item_draft(self, item: Mapping[str, Any]) -> _Draft:
+        """An item's classification and own facts; its views are built once the case-scope
+        facts computed from every item are known (`normalize`)."""
         c = self.classify(item)
-        base = dict(case)
-        base["item.classified"] = bool(c.categories)
-        base["item.control_entries"] = c.mapped
-        self.put(base, "item.kind", item.get("kind") or _entry_kind(c.given))
-        self.put(base, "item.value", _amount(item.get("value")))
-        self.put(base, "item.quantity", _amount(item.get("quantity")))
-        self.put(base, "item.description", _text(item.get("description")))
+        own: dict[str, Any] = {"item.classified": bool(c.categories),
+                               "item.control_entries": c.mapped}
+        self.put(own, "item.kind", item.get("kind") or _entry_kind(c.given))
+        self.put(own, "item.value", _amount(item.get("value")))
+        self.put(own, "item.quantity", _amount(item.get("quantity")))
+        self.put(own, "item.description", _text(item.get("description")))
         item_id = str(item["id"])
-        grounds = _unique(str(g) for g in item.get("catch_all") or ())
-        base["item.catch_all"] = frozenset(
+        declared = item.get("catch_all")
+        grounds = _unique(map(str, declared)) if declared else ()
+        own["item.catch_all"] = frozenset(
             g for g in grounds if self.vocab_id("items.catch_all", g, "catch_all_grounds",
-                                                (item_id,)))
+                                                (item_id,))) if grounds else _NO_IDS
+        return _Draft(item_id, c, own, grounds)
+
+
+class _Draft(NamedTuple):  # a tuple: built per item, dataclass init costs more
+    id: str
+    c: Classification
+    own: dict[str, Any]  # the item facts every view of the item shares
+    grounds: tuple[str, ...]  # catch-all grounds as declared
+
+    def finish(self, case: dict[str, Any], blocks: Mapping[str | None, Mapping[str, Any]],
+               late: Mapping[str, Any], sanctioned: Iterable[frozenset[str]],
+               tail: Mapping[str, Any]) -> ItemFacts:
+        """The item with one facts dict per candidate category, keys in the order facts
+        are added: case, item, category, then the case facts computed from every item."""
         views = []
-        for category in c.categories or (None,):
-            f = dict(base)
-            if category is None:
-                f["item.groups"] = frozenset()
-            else:
-                cat = self.p.policy.categories[category]
-                f["item.category"] = category
-                f["item.groups"] = frozenset(cat.groups)
-                f["item.risk"] = cat.risk
+        for category, item_sanctions in zip(self.c.categories or (None,), sanctioned, strict=True):
+            f = case.copy()
+            f.update(self.own)
+            f.update(blocks[category])
+            f.update(late)
+            f["item.sanctions"] = item_sanctions
+            f.update(tail)
             views.append(f)
-        return ItemFacts(item_id, views[0], c.categories[0] if c.categories else None,
-                         c.categories, tuple(views), c.given, c.unmapped, c.conflict, grounds)
+        c = self.c
+        return ItemFacts(self.id, views[0], c.categories[0] if c.categories else None,
+                         c.categories, tuple(views), c.given, c.unmapped, c.conflict,
+                         self.grounds)
 
 
-def _entry_kind(entries: Iterable[str]) -> str | None:
+def _entry(raw: Any) -> str | None:
+    """A control entry in canonical form, or None when it is not one (memoised: cases
+    repeat a few entries, and the answer depends on the text alone)."""
+    if type(raw) is not str:
+        return _canonical(raw)
+    found = _ENTRIES.get(raw, _MISSING)
+    if found is _MISSING:
+        if len(_ENTRIES) >= _MEMO_LIMIT:
+            _ENTRIES.clear()
+        found = _ENTRIES[raw] = _canonical(raw)
+    return cast("str | None", found)
+
+
+def _canonical(raw: Any) -> str | None:
+    entry = canonical_entry(raw)
+    return entry if CONTROL_ENTRY.fullmatch(entry) else None
+
+
+def _suggest(value: str, known: frozenset[str]) -> str | None:
+    """`suggest`, memoised per vocabulary (difflib costs more than a whole case)."""
+    memo = _suggestions(known)
+    found = memo.get(value, _MISSING)
+    if found is _MISSING:
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        found = memo[value] = suggest(value, known)
+    return cast("str | None", found)
+
+
+_MEMO_LIMIT = 4096  # distinct texts per memo: bounded, whatever the cases hold
+_MISSING = object()
+_ENTRIES: dict[str, str | None] = {}
+_suggestions: ByIdentity[frozenset[str], dict[str, str | None]] = ByIdentity(
+    lambda _: {}, limit=256)
+
+
+def _entry_kind(entries: tuple[str, ...]) -> str | None:
     """The kind the entries' product groups agree on (`5D001.e` → software), else None.
 
     A regime-qualified entry (`eu_2019_125:II.1`) has no product group and is left out:
     the kind is what the other entries say.
     """
+    if not entries:
+        return None
     kinds = {ENTRY_KINDS.get(e[1]) if len(e) > 1 and e[0].isdigit() else None
              for e in entries if entry_regime(e) is None}
     return kinds.pop() if len(kinds) == 1 else None
@@ -496,13 +635,21 @@ def _text(value: Any) -> str | None:
 def _blank(text: str) -> bool:
     """Nothing visible: only whitespace, control, format (zero-width, BOM), unassigned or
     combining characters (a mark alone shows nothing) and blank letters (Hangul fillers)."""
+    rest = text.strip(_ASCII_BLANK)  # ASCII whitespace and controls are blank: strip them
+    if not rest:
+        return True
+    # a printable non-space ASCII character is never invisible: no need to look further
+    if rest[0] < "\x7f" or _ASCII_VISIBLE.search(rest):
+        return False
     return all(ch.isspace() or ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE
-               for ch in text)
+               for ch in rest)
 
 
 _INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "Me", "Mc"})
 # letters (category Lo) that render as nothing
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_ASCII_BLANK = "".join(map(chr, range(0x21))) + "\x7f"  # controls and space (Cc, Zs)
+_ASCII_VISIBLE = re.compile("[\x21-\x7e]")  # letters, digits, punctuation, symbols
 
 
 def normalize(data: Mapping[str, Any], policy: CompiledPolicy,
@@ -511,41 +658,58 @@ def normalize(data: Mapping[str, Any], policy: CompiledPolicy,
     set to screen the parties against, engine/registers/)."""
     n = _Normalizer(policy, data)
     case = n.case_facts()
+    submitted = str(data["submitted"])
     # factors that active risk notes of the register set add to the destination
-    shared = consult.shared_factors(registers, str(data["submitted"])[:10],
-                                    case.get("destination"), policy.vocab["factors"])
+    shared = consult.shared_factors(registers, submitted[:10], case.get("destination"),
+                                    policy.vocab["factors"])
     if shared:
         _share(policy, case, shared)
-    items = tuple(n.item_facts(item, case) for item in data["items"])
-    values = [i.facts.get("item.value") for i in items]
-    if all(v is not None for v in values):
-        total = _amount(sum(values))
-        case["case.total_value"] = total
-        declared = case.get("case.declared_total_value")
-        if declared is not None:  # both rounded to cents: equal when they agree to the cent
-            case["case.value_mismatch"] = declared != total
-    case["case.categories"] = frozenset(c for i in items for c in i.categories)
-    case["case.catch_all"] = frozenset(g for i in items for g in i.facts["item.catch_all"])
-    for i in items:  # case facts computed from items are visible to item rules too
-        for facts in i.views:
-            facts["case.categories"] = case["case.categories"]
-            facts["case.catch_all"] = case["case.catch_all"]
-            for name in ("case.total_value", "case.value_mismatch"):
-                if name in case:
-                    facts[name] = case[name]
+    drafts = [n.item_draft(item) for item in data["items"]]
+    # case facts computed from items, visible to item rules too (`late`, `tail`)
+    late = {"case.categories": frozenset(c for d in drafts for c in d.c.categories),
+            "case.catch_all": frozenset(g for d in drafts for g in d.own["item.catch_all"]),
+            **_totals(case, [d.own.get("item.value") for d in drafts])}
     # sanctions.targets, item.sanctions per view, case.sanctions (engine/sanctions.py)
-    sanctions.annotate(policy.sanctions, str(data["submitted"]), case,
-                       [(i.given_entries, i.views) for i in items])
+    targets, eligible = sanctions.case_scope(policy.sanctions, submitted, case)
+    sanctioned = [[sanctions.item_sanctions(eligible, bool(d.c.categories), category,
+                                            d.c.given)
+                   for category in d.c.categories or (None,)] for d in drafts]
     # end_user.screening, parties.screening, screening.notices (engine/registers/consult.py)
-    screened = consult.annotate(registers, str(data["submitted"]), case,
-                                [p.screened for p in n.named])
-    for i in items:
-        for facts in i.views or (i.facts,):
-            for name in consult.FACT_NAMES:
-                facts[name] = case[name]
-    return NormalizedCase(str(data["case_id"]), str(data["submitted"]), case, items,
+    screening: dict[str, Any] = {}
+    screened = consult.annotate(registers, submitted, screening, n.screened)
+    tail = {"sanctions.targets": targets,
+            "case.sanctions": frozenset().union(*(s for per in sanctioned for s in per)),
+            **screening}
+    # each view built in one go, in the order its facts were always added (`finish`)
+    items = tuple(d.finish(case, n.tables.blocks, late, per, tail)
+                  for d, per in zip(drafts, sanctioned, strict=True))
+    _add_late(case, late, tail)
+    return NormalizedCase(str(data["case_id"]), submitted, case, items,
                           tuple(n.unknown), implicated=n.implicated, screening=screened,
                           parties=n.named, shared=shared)
+
+
+def _add_late(case: dict[str, Any], late: Mapping[str, Any], tail: Mapping[str, Any]) -> None:
+    """The case facts computed from items join the case facts in the order they always
+    did (totals first; the item views have them after the categories)."""
+    for name in ("case.total_value", "case.value_mismatch", "case.categories",
+                 "case.catch_all"):
+        if name in late:
+            case[name] = late[name]
+    case.update(tail)
+
+
+def _totals(case: Mapping[str, Any], values: list[Any]) -> dict[str, Any]:
+    """`case.total_value` when every item states a value, and `case.value_mismatch` when
+    the case declares a total too."""
+    if not all(v is not None for v in values):
+        return {}
+    total = _amount(sum(values))
+    out: dict[str, Any] = {"case.total_value": total}
+    declared = case.get("case.declared_total_value")
+    if declared is not None:  # both rounded to cents: equal when they agree to the cent
+        out["case.value_mismatch"] = declared != total
+    return out
 
 
 def _share(policy: CompiledPolicy, case: dict[str, Any],

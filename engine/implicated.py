@@ -19,6 +19,7 @@ and plain functions, so both backends see the same sets (flattened like any othe
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -39,8 +40,13 @@ def normalise_name(text: str) -> str:
     `Hangzhou Hikvision Digital Technology Co., Ltd.` → `hangzhou hikvision digital
     technology co ltd`; a name with no letter or digit normalises to ``.
     """
+    if text.isascii():  # NFKC changes no ASCII text, casefold is lower: the common case
+        return " ".join(_ASCII_WORD.findall(text.lower()))
     folded = unicodedata.normalize("NFKC", text).casefold()
     return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
+
+
+_ASCII_WORD = re.compile("[a-z0-9]+")  # the ASCII characters `str.isalnum` accepts, lowered
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,10 @@ def annotate(entries: tuple[CompiledParty, ...], submitted: str,
              parties: Iterable[tuple[str, str | None, str | None]]) -> tuple[Match, ...]:
     """Set the three implicated facts on the case facts; return the matches."""
     found = match(entries, submitted[:10], parties) if entries else ()
+    if not found:  # the common case: three empty sets
+        case["end_user.implicated"] = case["parties.implicated"] = \
+            case["implicated.parties"] = frozenset()
+        return found
     case["end_user.implicated"] = frozenset(m.status for m in found if m.role == "end_user")
     case["parties.implicated"] = frozenset(m.status for m in found)
     case["implicated.parties"] = frozenset(m.party for m in found)

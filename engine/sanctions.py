@@ -16,10 +16,11 @@ sets (they are ordinary set facts, flattened like any other by engine/ruleset/).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.memo import ByIdentity
 from engine.model import Policy
 
 SUPPLY = ("destination", "any_party", "end_user")
@@ -49,13 +50,16 @@ class CompiledRegime:
         """The case has the link to a target country that `supply` names."""
         return bool(self.targets & _link_countries(self.supply, case))
 
-    def covers_item(self, view: Mapping[str, Any], entries: Iterable[str]) -> bool:
-        """Item criteria: any of them matches; none given: every item."""
+    def covers_item(self, classified: bool, category: str | None,
+                    entries: Iterable[str]) -> bool:
+        """Item criteria: any of them matches; none given: every item. An item view gives
+        whether the item is classified, its category (None when it has none) and the item's
+        well-formed control entries."""
         if not (self.all_listed_dual_use or self.categories or self.control_entries):
             return True
-        if self.all_listed_dual_use and view.get("item.classified") is True:
+        if self.all_listed_dual_use and classified:
             return True
-        if view.get("item.category") in self.categories:
+        if category in self.categories:
             return True
         return any(_entry_covers(r, e) for r in self.control_entries for e in entries)
 
@@ -120,32 +124,51 @@ def targets(regimes: Iterable[CompiledRegime], day: str,
     return frozenset(r.id for r in regimes if r.in_force(day) and r.targets & countries)
 
 
-def annotate(regimes: tuple[CompiledRegime, ...], submitted: str,
-             case: MutableMapping[str, Any],
-             items: Iterable[tuple[Iterable[str], Iterable[MutableMapping[str, Any]]]]) -> None:
-    """Set the sanctions facts on the case facts and on every item view.
+def case_scope(regimes: tuple[CompiledRegime, ...], submitted: str,
+               case: Mapping[str, Any]) -> tuple[frozenset[str], tuple[CompiledRegime, ...]]:
+    """(`sanctions.targets`, the regimes that may restrict an item of the case).
 
-    `items` holds, per item, its well-formed control entries as given (canonical) and its
-    views. Every view also gets the case-scope facts, as the other case facts.
+    The supply link and the end use depend on the case only: decided once, not per view.
     """
-    day = submitted[:10]
-    active = tuple(r for r in regimes if r.in_force(day))
-    case["sanctions.targets"] = targets(active, day, case)
-    # the supply link and the end use depend on the case only: decided once, not per view
-    eligible = tuple(r for r in active if r.linked(case) and r.covers_end_use(case))
-    every: list[MutableMapping[str, Any]] = []
-    union: set[str] = set()
-    for entries, views in items:
-        entries = tuple(entries)
-        for view in views:
-            view["item.sanctions"] = frozenset(r.id for r in eligible
-                                               if r.covers_item(view, entries))
-            union |= view["item.sanctions"]
-            every.append(view)
-    case["case.sanctions"] = frozenset(union)
-    for view in every:
-        view["sanctions.targets"] = case["sanctions.targets"]
-        view["case.sanctions"] = case["case.sanctions"]
+    if not regimes:  # most versions have no sanctions.yaml
+        return _NONE, ()
+    active = _in_force(regimes, submitted[:10])
+    everyone = _all_countries(case)
+    looked_at = {"any_party": everyone}  # supply → the countries `linked` looks at, once
+    eligible = []
+    for r in active:
+        if r.supply not in looked_at:
+            looked_at[r.supply] = _link_countries(r.supply, case)
+        if r.targets & looked_at[r.supply] and r.covers_end_use(case):
+            eligible.append(r)
+    return frozenset(r.id for r in active if r.targets & everyone), tuple(eligible)
+
+
+def _in_force(regimes: tuple[CompiledRegime, ...], day: str) -> tuple[CompiledRegime, ...]:
+    """The regimes in force on `day`, memoised per regime table and day (cases of a day
+    share them)."""
+    memo = _by_day(regimes)
+    found = memo.get(day)
+    if found is None:
+        if len(memo) >= 4096:  # bounded whatever the dates
+            memo.clear()
+        found = memo[day] = tuple(r for r in regimes if r.in_force(day))
+    return found
+
+
+_by_day: ByIdentity[tuple[CompiledRegime, ...], dict[str, tuple[CompiledRegime, ...]]] = \
+    ByIdentity(lambda _: {}, limit=64)
+
+
+def item_sanctions(eligible: tuple[CompiledRegime, ...], classified: bool,
+                   category: str | None, entries: tuple[str, ...]) -> frozenset[str]:
+    """`item.sanctions` of one item view, from the regimes `case_scope` found eligible."""
+    if not eligible:
+        return _NONE
+    return frozenset(r.id for r in eligible if r.covers_item(classified, category, entries))
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 # Which party of a case sits in a country, in the order an officer reads them.
