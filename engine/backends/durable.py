@@ -71,12 +71,15 @@ class _Shard:
 
 
 class _Scope:
-    __slots__ = ("encode", "retract", "rule_of", "shards")
+    __slots__ = ("encode", "plain", "retract", "rule_of", "shards")
 
     def __init__(self, compiled: ScopeRuleset, shards: list[_Shard]):
         fact_id = FACT_IDS[compiled.scope]
         self.encode = compiled.flattener({"sid": SID, "id": fact_id}).encode
         self.rule_of = dict(compiled.rule_of)
+        # durable rule names that are their rule's id (a rule not split): fired names all
+        # in it need no mapping
+        self.plain = frozenset(n for n, rule_id in self.rule_of.items() if n == rule_id)
         self.shards = shards
         self.retract = json.dumps({"sid": SID, "id": fact_id})
 
@@ -116,25 +119,36 @@ class DurableBackend:
                 "durable-rules extension holds the GIL and its sessions are not thread-safe; "
                 "give each worker process its own backend (fork after loading) instead")
         hits: dict[str, list[str]] = {}
+        fire = self._fire
         case_scope = self._scopes.get("case")
         if case_scope is not None:
-            item_ids = [i.id for i in case.items]
-            for rule_id in self._fire(case_scope, case.facts):
-                hits[rule_id] = item_ids
+            fired = fire(case_scope, case.facts)
+            if fired:
+                item_ids = [i.id for i in case.items]
+                for rule_id in fired:
+                    hits[rule_id] = item_ids
         item_scope = self._scopes.get("item")
         if item_scope is not None:
             for view in case.views:
-                for rule_id in self._fire(item_scope, view.facts):
-                    hits.setdefault(rule_id, []).append(view.key)
+                for rule_id in fire(item_scope, view.facts):
+                    if rule_id in hits:
+                        hits[rule_id].append(view.key)
+                    else:
+                        hits[rule_id] = [view.key]
+        if not hits:
+            return {}
         return {k: tuple(hits[k]) for k in sorted(hits, key=self._order.__getitem__)}
 
     def _fire(self, scope: _Scope, facts: Mapping[str, Any]) -> set[str]:
         payload = scope.encode(facts)
         names: set[str] = set()
-        for k, shard in enumerate(scope.shards):
+        shards = scope.shards
+        for k, shard in enumerate(shards):
             if shard.poisoned:
-                shard = scope.shards[k] = self._recreate(shard)
+                shard = shards[k] = self._recreate(shard)
             self._run(shard, payload, scope.retract, names)
+        if names <= scope.plain:  # every name is a rule id (an unknown one is not in `plain`)
+            return names
         rule_of = scope.rule_of
         try:
             return {rule_of[n] for n in names}

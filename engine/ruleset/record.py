@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engine.facts import BOOL, ENUM, FACTS, NUMBER, STRING
+from engine.ruleset.encoder import Encoder, EncoderWriter
 from engine.ruleset.keys import KeySpec
 from engine.ruleset.limits import GUARD, MAX_NUMBER
+
+CACHE_MAX = 4096  # fragments cached per fact (enum ids, distinct sets)
+# a set fact with at most this many flags (members, `__nonempty`) tests them inline; one with
+# more looks its fragment up by value (a lookup compares the whole set)
+INLINE_TESTS = 3
 
 
 class Flattener:
     """Builds the record of one scope from a fact mapping (hot path: keys precomputed).
 
-    `flatten` gives the record as a dict, `encode` the same record as JSON text without going
-    through a dict and `json.dumps` (about 3x faster). Values must have the Python type of
-    their fact (engine/cases.py guarantees it); anything else raises TypeError, so the
-    engine's string/number coercions can never decide a case.
+    `flatten` gives the record as a dict; `encode(facts)` gives the same record as the JSON
+    text of `json.dumps(flatten(facts), separators=(",", ":"))` without building the dict:
+    it is a function generated for the scope (engine/ruleset/encoder.py, its source in
+    `source`) that joins precomputed fragments. Values must have the Python type of their
+    fact (engine/cases.py guarantees it); anything else raises TypeError, so the engine's
+    string/number coercions can never decide a case.
     """
 
-    __slots__ = ("_base", "_bools", "_enums", "_head", "_numbers", "_sets", "_strings")
+    __slots__ = ("_base", "_bools", "_enums", "_head", "_numbers", "_sets", "_strings",
+                 "encode", "source")
+    encode: Encoder
+    source: str
 
     def __init__(self, keys: Iterable[KeySpec], scope: str,
                  extra: Mapping[str, Any] | None = None):
@@ -33,7 +44,8 @@ class Flattener:
                 slot["members"].append((spec.member, spec.key, *_flags(spec.key)))
             else:
                 slot[spec.kind] = spec.key
-        # per fact: (fact, key, has key, JSON prefix, (false, true) fragments of key / has)
+        # per fact: (fact, key, has key, JSON prefix, (false, true) fragments of key / has);
+        # the dicts cache fragments: an enum's `,"key":"id"` by id, a set's flags by value
         enums: list[Any] = []
         numbers: list[Any] = []
         bools: list[Any] = []
@@ -59,6 +71,7 @@ class Flattener:
         self._bools = tuple(bools)
         self._strings = tuple(strings)
         self._sets = tuple(sets)
+        self.encode, self.source = self._compile(scope)
 
     def flatten(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """The record for `facts` (missing facts get their neutral value and `__has` false)."""
@@ -89,49 +102,36 @@ class Flattener:
                 out[key] = member in v
         return out
 
-    def encode(self, facts: Mapping[str, Any]) -> str:
-        """`json.dumps(self.flatten(facts))`, computed directly from precomputed fragments."""
-        get = facts.get
-        parts = [self._head]
-        add = parts.append
+    def _compile(self, scope: str) -> tuple[Encoder, str]:
+        """Generate `encode` (engine/ruleset/encoder.py): the same fragments, checks, order."""
+        w = EncoderWriter(self._head)
         for fact, _, prefix, cache in self._enums:
-            v = get(fact)
-            if v is None:
-                add(prefix + '""')
-            else:
-                frag = cache.get(v) if type(v) is str else None
-                if frag is None:
-                    frag = prefix + json.dumps(_enum(fact, v))
-                    if len(cache) < 4096:
-                        cache[v] = frag
-                add(frag)
+            w.enum(fact, cache, prefix + '""', _enum_miss(fact, prefix, cache))
         for fact, key, _, prefix, has in self._numbers:
-            v = get(fact)
             if key is not None:
-                add(prefix + ("0" if v is None else repr(_number_value(fact, v))))
-            if has:
-                add(has[v is not None])
+                w.number(fact, prefix, has, MAX_NUMBER, _number_check(fact))
+            elif has:
+                w.presence(fact, has)
         for fact, _, _, value, has in self._bools:
-            v = get(fact)
             if value:
-                add(value[v is not None and _bool(fact, v)])
-            if has:
-                add(has[v is not None])
+                f, t = value
+                fh, th = has or ("", "")
+                w.boolean(fact, f + fh, f + th, t + th, _bool_miss(fact, value, has))
+            elif has:
+                w.presence(fact, has)
         for fact, _, has in self._strings:
-            add(has[_string(fact, get(fact)) is not None])
+            w.string(fact, has, _string_miss(fact, has))
         for fact, _, nonempty, members, cache in self._sets:
-            v = get(fact)
-            # a set fact takes few distinct values (a destination's factors, a category's
-            # groups): its fragments are joined once per value
-            frag = cache.get(v) if type(v) is frozenset else None
-            if frag is None:
-                frag = self._set_fragment(fact, v, nonempty, members)
-                if type(v) is frozenset and len(cache) < 4096:
-                    cache[v] = frag
-            add(frag)
-        add("}")
-        return "".join(parts)
-
+            empty = self._set_fragment(fact, None, nonempty, members)
+            miss = _set_miss(fact, nonempty, members, cache)
+            tests: list[tuple[str | None, tuple[str, str]]] = \
+                [(None, nonempty)] if nonempty else []
+            tests += [(member, (false, true)) for member, _, false, true in members]
+            if len(tests) <= INLINE_TESTS:
+                w.small_set(fact, tests, empty, miss)
+            else:
+                w.set(fact, cache, empty, miss)
+        return w.build(scope)
 
     @staticmethod
     def _set_fragment(fact: str, value: Any, nonempty: tuple[str, str] | None,
@@ -139,6 +139,43 @@ class Flattener:
         v = _set(fact, value)
         head = nonempty[bool(v)] if nonempty else ""
         return head + "".join(true if member in v else false for member, _, false, true in members)
+
+
+# --- slow paths of the generated encoder: check the value, build (and cache) the fragment ------
+
+def _enum_miss(fact: str, prefix: str, cache: dict[Any, str]) -> Callable[[Any], str]:
+    def miss(v: Any) -> str:
+        frag = prefix + json.dumps(_enum(fact, v))
+        if len(cache) < CACHE_MAX:
+            cache[v] = frag
+        return frag
+    return miss
+
+
+def _number_check(fact: str) -> Callable[[Any], int | float]:
+    return lambda v: _number_value(fact, v)
+
+
+def _bool_miss(fact: str, value: tuple[str, str],
+               has: tuple[str, str] | None) -> Callable[[Any], str]:
+    return lambda v: value[v is not None and _bool(fact, v)] + (has[v is not None] if has else "")
+
+
+def _string_miss(fact: str, has: tuple[str, str]) -> Callable[[Any], str]:
+    return lambda v: has[_string(fact, v) is not None]
+
+
+def _set_miss(fact: str, nonempty: tuple[str, str] | None,
+              members: tuple[tuple[str, str, str, str], ...],
+              cache: dict[Any, str]) -> Callable[[Any], str]:
+    # a set fact takes few distinct values (a destination's factors, a category's groups):
+    # its fragment is joined once per value
+    def miss(v: Any) -> str:
+        frag = Flattener._set_fragment(fact, v, nonempty, members)
+        if type(v) is frozenset and len(cache) < CACHE_MAX:
+            cache[v] = frag
+        return frag
+    return miss
 
 
 def _flags(key: str) -> tuple[str, str]:
