@@ -13,6 +13,9 @@ reports (`screening-review`), never silently drops.
 
 Candidates come from an inverted index of normalised tokens and 4-letter token prefixes,
 so a case is compared with the few entries that share a word with it, not with all of them.
+The index keeps each token's keys ready for rapidfuzz (one call a token, no list built per
+case) and the scores of the names it has screened, as `query` keeps the keys of a name:
+the same parties recur from case to case, and a name seen before costs two look-ups.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 from unidecode import unidecode
 
-from engine.registers.model import NamedParty, Notice, RegisterSet
+from engine.registers.model import NamedParty, Notice, RegisterSet, Settings
 
 LEGAL_FORMS = frozenset({
     "llc", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "co", "company",
@@ -36,9 +41,13 @@ LEGAL_FORMS = frozenset({
 })
 PREFIX = 4
 COMMON, COMMON_MIN = 0.01, 50  # a token in more keys than this is common (see Index)
+HITS_CACHED = 8192  # names whose scores an index keeps (Index.hits)
 
 
 _OTHER = re.compile(r"[^a-z0-9]+")
+# the same on ASCII text, one character at a time (`split` then merges the spaces)
+_ASCII_OTHER = str.maketrans({c: " " for c in map(chr, range(128))
+                              if not ("a" <= c <= "z" or "0" <= c <= "9")})
 GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
                         "ß": "ss"})
 
@@ -46,6 +55,9 @@ GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "O
 def name_keys(name: str) -> tuple[str, ...]:
     """`name_key` of the name, and of its German umlaut spelling (`Müller` → `mueller`)
     when that differs: both transliterations occur in real lists."""
+    if name.isascii():  # the usual case: no umlaut, so one key (see `name_key`)
+        key = _joined_key(name.lower())
+        return (key,) if key else ()
     german = name.translate(GERMAN)
     first = name_key(name)
     keys = (first, name_key(german)) if german != name else (first,)
@@ -54,8 +66,16 @@ def name_keys(name: str) -> tuple[str, ...]:
 
 def name_key(name: str) -> str:
     """The comparable form of a name (see the module docstring); `` for a blank name."""
-    text = unidecode(unicodedata.normalize("NFKC", name)).casefold()
-    words = _OTHER.sub(" ", text).split()  # unidecode gives ASCII: [a-z0-9] = isalnum
+    if name.isascii():  # NFKC and unidecode leave ASCII as it is; casefold is lower
+        return _joined_key(name.lower())
+    return _joined_key(unidecode(unicodedata.normalize("NFKC", name)).casefold())
+
+
+def _joined_key(text: str) -> str:
+    """`name_key` of a folded ASCII text: runs of single letters joined, legal forms out."""
+    # unidecode gives ASCII ([a-z0-9] = isalnum); translate is the faster way there
+    spaced = text.translate(_ASCII_OTHER) if text.isascii() else _OTHER.sub(" ", text)
+    words = spaced.split()
     joined: list[str] = []
     run = False  # the last word was built from single letters
     for w in words:  # S.A. → s a → sa; O.O.O. → ooo
@@ -79,6 +99,23 @@ def _tokens(key: str) -> set[str]:
             out.add(w)
             out.add("~" + w[:PREFIX])
     return out
+
+
+class Query(NamedTuple):
+    """What screening needs of a party's name, computed once per distinct name."""
+
+    keys: tuple[str, ...]  # `name_keys`
+    sorted_keys: tuple[str, ...]  # their words sorted (ratio on them = token_sort_ratio)
+    words: tuple[str, ...]  # the words that block candidates (two letters or more)
+
+
+@lru_cache(maxsize=4096)
+def query(name: str) -> Query:
+    """The `Query` of a name; cached, since the same parties recur from case to case."""
+    keys = name_keys(name)
+    split = [k.split() for k in keys]
+    return Query(keys, tuple(" ".join(sorted(ws)) for ws in split),
+                 tuple(w for ws in split for w in ws if len(w) >= 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +147,10 @@ class ScreenMatch:
     notice: Notice | None = None
 
 
+# (target, (score, name key, entry key)) of the targets a name scores `review` or more with
+Hits = tuple[tuple[int, tuple[float, str, str]], ...]
+
+
 class Index:
     """Every normalised key of every target, and the keys by token and token prefix."""
 
@@ -118,34 +159,48 @@ class Index:
         self.keys: list[str] = []
         self.sorted_keys: list[str] = []  # words sorted: ratio on them = token_sort_ratio
         self.owner: list[int] = []
-        self.by_token: dict[str, list[int]] = {}
+        by_token: dict[str, list[int]] = {}
         for i, t in enumerate(self.targets):
             for key in t.keys:
                 for tok in _tokens(key):
-                    self.by_token.setdefault(tok, []).append(len(self.keys))
+                    by_token.setdefault(tok, []).append(len(self.keys))
                 self.keys.append(key)
                 self.sorted_keys.append(_sorted_words(key))
                 self.owner.append(i)
+        # ascending key positions (tuples of ints, which the garbage collector then skips),
+        # and their sorted keys: a token's choices for rapidfuzz, built once
+        self.by_token = {tok: tuple(p) for tok, p in by_token.items()}
+        self.choices = {tok: tuple(self.sorted_keys[k] for k in p)
+                        for tok, p in self.by_token.items()}
+        self.common = max(COMMON_MIN, int(len(self.keys) * COMMON))
+        self._hits: dict[tuple[tuple[str, ...], float], Hits] = {}  # see `hits`
 
-    def candidates(self, keys: Iterable[str]) -> list[int]:
-        """Indexes of the keys sharing a word with one of `keys` (or, for a word no key
-        has, its 4-letter prefix).
+    def hits(self, q: Query, cutoff: float) -> Hits:
+        """`_best` of the name, by target; cached: the index never changes, and the same
+        parties recur from case to case."""
+        found = self._hits.get((q.keys, cutoff))
+        if found is None:
+            if len(self._hits) >= HITS_CACHED:
+                self._hits.clear()
+            found = self._hits[q.keys, cutoff] = tuple(sorted(_best(self, q, cutoff).items()))
+        return found
+
+    def blocks(self, words: Iterable[str]) -> list[str]:
+        """The tokens whose keys are the candidates of a name of `words`: each word, or
+        for a word no key has (a typo?), its 4-letter prefix.
 
         A token that many keys share (`trading`, `~tech`: more than `COMMON` of them) only
         blocks when the name has no rarer token: it would bring in much of the register
         and decide nothing that a rarer token or prefix does not already bring in."""
-        common = max(COMMON_MIN, int(len(self.keys) * COMMON))
-        postings = [self._posting(w) for key in keys for w in key.split() if len(w) >= 2]
-        rare = [p for p in postings if p and len(p) <= common]
-        found: set[int] = set()
-        for p in rare or postings:
-            found.update(p)
-        return sorted(found)
+        tokens = [t for t in dict.fromkeys(map(self._token, words)) if t is not None]
+        rare = [t for t in tokens if len(self.by_token[t]) <= self.common]
+        return rare or tokens
 
-    def _posting(self, word: str) -> list[int]:
-        """The keys with `word`; for a word no key has (a typo?), those sharing its prefix."""
-        hit = self.by_token.get(word)
-        return hit if hit is not None else self.by_token.get("~" + word[:PREFIX], [])
+    def _token(self, word: str) -> str | None:
+        if word in self.by_token:
+            return word
+        prefix = "~" + word[:PREFIX]
+        return prefix if prefix in self.by_token else None
 
 
 def _targets(rs: RegisterSet, day: str) -> list[Target]:
@@ -183,33 +238,55 @@ def screen(rs: RegisterSet, day: str,
     """Every match and near match of the (role, name, country) parties, best first per
     party; one result per (party, entry)."""
     idx = index_for(rs, day)
-    s = rs.settings
     out: list[ScreenMatch] = []
     for role, name, country in parties:
-        keys = name_keys(name) if name else ()
-        if not keys:
-            continue
-        cands = idx.candidates(keys)
-        best: dict[int, tuple[float, str, str]] = {}
-        choices = [idx.sorted_keys[c] for c in cands]
-        for q in keys:  # one vectorised rapidfuzz call per spelling of the name
-            for _, score, pos in process.extract(_sorted_words(q), choices, scorer=fuzz.ratio,
-                                                 score_cutoff=s.review, limit=None):
-                owner = idx.owner[cands[pos]]
-                if owner not in best or score > best[owner][0]:
-                    best[owner] = (score, q, idx.keys[cands[pos]])
-        found: list[ScreenMatch] = []
-        for i, (score, q, k) in sorted(best.items()):
-            t = idx.targets[i]
-            why = f"`{q}` ~ `{k}` ({score:.0f})"
-            if country and t.countries and country not in t.countries:
-                score -= s.country_penalty
-                why += f", country {country} not {'/'.join(sorted(t.countries))}"
-            if score < s.review:
-                continue
-            kind = t.kind if score >= s.match else "near_match"
-            found.append(ScreenMatch(role, name or "", kind, t.kind, t.register, t.ref, t.name,
-                                     round(score, 1), why, t.source, t.notice))
-        found.sort(key=lambda m: (-m.score, m.register, m.ref))
-        out.extend(found)
+        if name:
+            out.extend(_screen_party(idx, rs.settings, role, name, country))
     return tuple(out)
+
+
+def _screen_party(idx: Index, s: Settings, role: str, name: str,
+                  country: str | None) -> list[ScreenMatch]:
+    q = query(name)
+    if not q.keys:
+        return []
+    hits = idx.hits(q, s.review)
+    if not hits:
+        return []  # the usual case: nothing within `review` of the name
+    found: list[ScreenMatch] = []
+    for i, (score, key, k) in hits:
+        t = idx.targets[i]
+        why = f"`{key}` ~ `{k}` ({score:.0f})"
+        if country and t.countries and country not in t.countries:
+            score -= s.country_penalty
+            why += f", country {country} not {'/'.join(sorted(t.countries))}"
+        if score < s.review:
+            continue
+        kind = t.kind if score >= s.match else "near_match"
+        found.append(ScreenMatch(role, name, kind, t.kind, t.register, t.ref, t.name,
+                                 round(score, 1), why, t.source, t.notice))
+    found.sort(key=lambda m: (-m.score, m.register, m.ref))
+    return found
+
+
+def _best(idx: Index, q: Query, cutoff: float) -> dict[int, tuple[float, str, str]]:
+    """(score, name key, entry key) of the best key of every target scoring `cutoff` or
+    more; on a tie, the first spelling of the name, then the first key of the target (what
+    one call over the sorted union of the tokens' keys kept first: the rule, not an order)."""
+    blocks = idx.blocks(q.words)
+    if not blocks:
+        return {}
+    # the tokens' keys in one list, for one rapidfuzz call a spelling (tuples joined in C;
+    # a key under two of the tokens is scored twice, to the same score)
+    keys = sum((idx.by_token[t] for t in blocks), ())
+    choices = sum((idx.choices[t] for t in blocks), ())
+    best: dict[int, tuple[float, int, int]] = {}  # target: score, spelling, key
+    for n, sorted_key in enumerate(q.sorted_keys):
+        for _, score, pos in process.extract(sorted_key, choices, scorer=fuzz.ratio,
+                                             score_cutoff=cutoff, limit=None):
+            k = keys[pos]
+            owner = idx.owner[k]
+            seen = best.get(owner)
+            if seen is None or score > seen[0] or (score == seen[0] and (n, k) < seen[1:]):
+                best[owner] = (score, n, k)
+    return {i: (score, q.keys[n], idx.keys[k]) for i, (score, n, k) in best.items()}
