@@ -37,6 +37,7 @@ from typing import Any
 from engine.conditions import All, Node, Not, Test, to_nnf
 from engine.operators import OPERATORS
 from engine.predicates import compile_condition
+from engine.sourcegen import SourceWriter
 
 Facts = Mapping[str, Any]
 Evaluator = Callable[[Facts], list[str]]
@@ -99,7 +100,7 @@ def _none_fails(op: str, arg: Any) -> bool:
     return False
 
 
-class _Writer:
+class _Writer(SourceWriter):
     """Builds the source of one scope and the namespace its names refer to.
 
     A fact is fetched (`f.get`) at its first use, not up front: most rules stop at their
@@ -110,18 +111,10 @@ class _Writer:
     """
 
     def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {"__builtins__": {}, "ISI": isinstance,
-                                          "FS": frozenset, "U": object()}
+        super().__init__({"ISI": isinstance, "FS": frozenset, "U": object()})
         self.locals: dict[str, str] = {}  # fact name → local holding its value
         self.fact_names: dict[str, str] = {}  # fact name → global bound to the name
         self.lazy: set[str] = set()  # locals used where they may be unfetched
-        self.counter = 0
-
-    def bind(self, prefix: str, value: Any) -> str:
-        name = f"{prefix}{self.counter}"
-        self.counter += 1
-        self.namespace[name] = value
-        return name
 
     def fetch(self, fact: str, state: State) -> tuple[str, str]:
         """(expression giving the fact's value at its use, local holding it after)."""
@@ -204,8 +197,6 @@ def compile_scope(rules: Sequence[tuple[str, Node]], scope: str = "rules") -> Sc
     """
     writer = _Writer()
     source = writer.source(rules)
-    namespace = writer.namespace
-    # the source holds only generated names (see the module docstring), so exec is safe
-    exec(compile(source, f"<echri rules {scope}>", "exec"), namespace)
-    return ScopeFunction(namespace.pop("_eval"), source, namespace)
+    evaluate = writer.define(source, f"<echri rules {scope}>", "_eval")
+    return ScopeFunction(evaluate, source, writer.namespace)
 

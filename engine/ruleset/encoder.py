@@ -42,26 +42,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.sourcegen import SourceWriter
+
 Encoder = Callable[[Mapping[str, Any]], str]
 Miss = Callable[[Any], str]
 
 
-class EncoderWriter:
+class EncoderWriter(SourceWriter):
     """Builds the source of one scope's encoder and the namespace its names refer to."""
 
     def __init__(self, head: str) -> None:
-        self.namespace: dict[str, Any] = {
-            "__builtins__": {}, "T": type, "R": repr, "J": "".join, "S": str, "I": int,
-            "FS": frozenset, "H": head, "TAIL": "}"}
+        super().__init__({"T": type, "R": repr, "J": "".join, "S": str, "I": int,
+                          "FS": frozenset, "H": head, "TAIL": "}"})
         self.lines: list[str] = []
         self.parts: list[str] = []
-        self.counter = 0
-
-    def bind(self, prefix: str, value: Any) -> str:
-        name = f"{prefix}{self.counter}"
-        self.counter += 1
-        self.namespace[name] = value
-        return name
 
     def _fetch(self, fact: str) -> str:
         self.lines.append(f"    v = g({self.bind('F', fact)})")
@@ -147,8 +141,5 @@ class EncoderWriter:
         policy text.
         """
         source = self.source()
-        namespace = self.namespace
-        # the source holds only generated names (see the module docstring), so exec is safe
-        exec(compile(source, f"<echri record {scope}>", "exec"), namespace)
-        encode: Encoder = namespace.pop("_encode")
+        encode: Encoder = self.define(source, f"<echri record {scope}>", "_encode")
         return encode, source
