@@ -167,3 +167,28 @@ def test_both_backends_agree_on_multi_category_items(version: str) -> None:
         b = decide(copy.deepcopy(case), version, "python").to_dict()
         a.pop("engine"), b.pop("engine")
         assert a == b
+
+
+@pytest.mark.parametrize("item", [
+    {"category": "intrusion_sofware"},  # a misspelt category
+    {"control_entries": ["not an entry!"]},  # not of the control-list grammar
+    {"category": "intrusion_software", "control_entries": ["5A001.j", "bogus entry"]},
+])
+def test_an_unknown_id_is_reported_every_time_the_same_item_comes_again(
+        item: dict[str, Any]) -> None:
+    """Classification is remembered per version for items that repeat, but only when
+    nothing in them is unknown: the same misspelling in the next case is reported again."""
+    for n in range(3):
+        case = with_item(**item)
+        case["case_id"] = f"CLS-REPEAT-{n}"
+        decision = decide(case, "2026.1")
+        assert "unknown-id" in decision.rules, (n, decision.rules)
+
+
+def test_a_remembered_classification_is_the_same_for_another_item_id() -> None:
+    first = with_item(category="intrusion_software", control_entries=["5A001.j"])
+    second = copy.deepcopy(first)
+    second["items"][0]["id"] = "other"
+    a, b = decide(first, "2026.1"), decide(second, "2026.1")
+    assert a.decision == b.decision and a.rules == b.rules
+    assert [f.items for f in b.findings] == [("other",) * len(f.items) for f in a.findings]
