@@ -6,7 +6,7 @@ value they concern, best match first (jsonschema's relevance heuristic digs into
 `oneOf`/`anyOf` to the branch that nearly matched).
 
 The schema files speak ECMA-262 regular expressions (what editors run), where `$` is the end
-of the string and `\\d` is `[0-9]`. Python's `re`, used by jsonschema and fastjsonschema, lets
+of the string and `\\d` is `[0-9]`. Python's `re`, used by jsonschema and msgspec, lets
 `$` match before a final newline and `\\d` match any Unicode digit, so every `pattern` is
 rewritten for Python when the schemas are loaded (`python_pattern`).
 
@@ -18,19 +18,17 @@ iterative walk, before any schema runs.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match, relevance
 from referencing import Registry, Resource
@@ -193,37 +191,6 @@ def _schema_uris() -> frozenset[str]:
 
 
 @cache
-def fast_validator(kind: str) -> Callable[[Any], Any]:
-    """A code-generated validator (fastjsonschema) for the hot path of case evaluation.
-
-    It only answers valid / invalid quickly; on invalid input the full jsonschema
-    validator runs to list every problem. The contract schemas use nothing beyond
-    draft-07 features, so fastjsonschema reads them as draft-07.
-    """
-    schema = copy.deepcopy(_registry().contents(f"{BASE_URI}{kind}.schema.json"))
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    return fastjsonschema.compile(_inline_refs(schema, schema.get("$defs", {})))
-
-
-def _inline_refs(schema: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
-    """`schema` with each plain local `{"$ref": "#/$defs/x"}` replaced by the definition.
-
-    fastjsonschema turns every `$ref` into a function call that builds the error path
-    string, which made up two thirds of the time of a valid case; the meaning is the same.
-    """
-    if isinstance(schema, list):
-        return [_inline_refs(s, defs, seen) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    ref = schema.get("$ref")
-    name = ref.removeprefix("#/$defs/") if isinstance(ref, str) else None
-    if len(schema) == 1 and name != ref and name in defs and ref not in seen:
-        return _inline_refs(defs[name], defs, (*seen, str(ref)))
-    return {key: value if key in _DATA_KEYWORDS else _inline_refs(value, defs, seen)
-            for key, value in schema.items()}
-
-
-@cache
 def struct_check(kind: str) -> StructCheck | None:
     """The msgspec check of a schema (engine/structs.py), None if it cannot express it."""
     try:
@@ -233,15 +200,10 @@ def struct_check(kind: str) -> StructCheck | None:
 
 
 def is_valid_fast(kind: str, data: Any) -> bool:
-    """Whether `data` is valid, answered by msgspec (or fastjsonschema) without diagnostics."""
+    """Whether `data` is valid, without diagnostics: msgspec in one step where it can
+    express the schema (every contract schema the hot paths check), else jsonschema."""
     check = struct_check(kind)
-    if check is not None:
-        return check.valid(data)
-    try:
-        fast_validator(kind)(data)
-    except fastjsonschema.JsonSchemaException:
-        return False
-    return True
+    return check.valid(data) if check is not None else validator(kind).is_valid(data)
 
 
 # I-JSON (RFC 7493): integers beyond ±2^53 do not survive a trip through a float.

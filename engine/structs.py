@@ -7,7 +7,7 @@ source of truth) and only for the subset of JSON Schema whose meaning they keep 
 `pattern`, number bounds, array `items` and lengths, `allOf` that merges constraints, and
 `oneOf` / `anyOf` of branches of distinct JSON types. `uniqueItems` and `format: date`, which
 msgspec cannot express, are checked afterwards on the paths that have them. A schema with
-anything else is `Unsupported` and the caller keeps fastjsonschema; an invalid value is
+anything else is `Unsupported` and the caller asks jsonschema; an invalid value is
 always answered again by jsonschema, which lists the problems, so the types only need to
 never accept what the schema refuses (tests/test_structs.py checks both directions on
 generated and mutated cases).
