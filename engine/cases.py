@@ -18,8 +18,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine import implicated, sanctions
 from engine.compiler import derive_band, destination_problem
@@ -572,17 +573,13 @@ class _Draft(NamedTuple):  # a tuple: built per item, dataclass init costs more
                          self.grounds)
 
 
+_MEMO_LIMIT = 4096  # distinct texts per memo: bounded, whatever the cases hold
+
+
 def _entry(raw: Any) -> str | None:
-    """A control entry in canonical form, or None when it is not one (memoised: cases
-    repeat a few entries, and the answer depends on the text alone)."""
-    if type(raw) is not str:
-        return _canonical(raw)
-    found = _ENTRIES.get(raw, _MISSING)
-    if found is _MISSING:
-        if len(_ENTRIES) >= _MEMO_LIMIT:
-            _ENTRIES.clear()
-        found = _ENTRIES[raw] = _canonical(raw)
-    return cast("str | None", found)
+    """A control entry in canonical form, or None when it is not one (memoised for text:
+    cases repeat a few entries, and the answer depends on the text alone)."""
+    return _canonical_text(raw) if type(raw) is str else _canonical(raw)
 
 
 def _canonical(raw: Any) -> str | None:
@@ -590,22 +587,9 @@ def _canonical(raw: Any) -> str | None:
     return entry if CONTROL_ENTRY.fullmatch(entry) else None
 
 
-def _suggest(value: str, known: frozenset[str]) -> str | None:
-    """`suggest`, memoised per vocabulary (difflib costs more than a whole case)."""
-    memo = _suggestions(known)
-    found = memo.get(value, _MISSING)
-    if found is _MISSING:
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()
-        found = memo[value] = suggest(value, known)
-    return cast("str | None", found)
-
-
-_MEMO_LIMIT = 4096  # distinct texts per memo: bounded, whatever the cases hold
-_MISSING = object()
-_ENTRIES: dict[str, str | None] = {}
-_suggestions: ByIdentity[frozenset[str], dict[str, str | None]] = ByIdentity(
-    lambda _: {}, limit=256)
+_canonical_text = lru_cache(maxsize=_MEMO_LIMIT)(_canonical)
+# `suggest` per (value, vocabulary): difflib costs more than a whole case
+_suggest = lru_cache(maxsize=_MEMO_LIMIT)(suggest)
 
 
 def _entry_kind(entries: tuple[str, ...]) -> str | None:
