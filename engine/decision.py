@@ -208,6 +208,8 @@ def _classification_findings(policy: CompiledPolicy, case: NormalizedCase) -> li
 
 def _screening_findings(case: NormalizedCase) -> list[Finding]:
     """No-undercut consultation, register matches and near matches (engine/registers/)."""
+    if case.screening is None or not case.screening.matches:  # nothing screened, or no match
+        return []
     entries = frozenset(e for i in case.items for e in i.given_entries)
     out = []
     for rule, message in consult.findings(case.screening, case.facts.get("destination"),
@@ -288,8 +290,7 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
     if case.unknown:
         findings.append(_unknown_finding(case.unknown, case.item_ids))
     findings.extend(_classification_findings(policy, case))
-    if case.screening is not None:  # no register set, no screening finding
-        findings.extend(_screening_findings(case))
+    findings.extend(_screening_findings(case))
     findings.extend(_catch_all_findings(policy, case))
     outcome = _combine(policy, findings)
     missing = tuple(sorted(required - set(case.facts.get("assurances", ()))))
