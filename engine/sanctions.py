@@ -117,13 +117,6 @@ def compile_regimes(policy: Policy) -> tuple[CompiledRegime, ...]:
     return tuple(out)
 
 
-def targets(regimes: Iterable[CompiledRegime], day: str,
-            case: Mapping[str, Any]) -> frozenset[str]:
-    """`sanctions.targets`: regimes in force targeting the destination or any party."""
-    countries = _all_countries(case)
-    return frozenset(r.id for r in regimes if r.in_force(day) and r.targets & countries)
-
-
 def case_scope(regimes: tuple[CompiledRegime, ...], submitted: str,
                case: Mapping[str, Any]) -> tuple[frozenset[str], tuple[CompiledRegime, ...]]:
     """(`sanctions.targets`, the regimes that may restrict an item of the case).
