@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -190,3 +193,15 @@ def baseline_case(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
+
+
+def load_tool(name: str) -> ModuleType:
+    """A script of tools/ (`fuzz`, `report_pdf`) imported as module `echri_<name>`: the
+    tools are scripts, not a package."""
+    path = Path(__file__).resolve().parent.parent / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"echri_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

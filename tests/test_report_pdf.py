@@ -9,13 +9,10 @@ out (CI machines may have no Chromium), `make report-check` runs them.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,21 +20,10 @@ import pytest
 from engine.diff import render
 from engine.diff.report import DiffReport
 from tests.data.diff.demo import report as demo_report
+from tests.support import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("echri_report_pdf",
-                                                  ROOT / "tools" / "report_pdf.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-report_pdf = _load()
+report_pdf = load_tool("report_pdf")
 PdfPage = report_pdf.PdfPage
 A4 = report_pdf.A4_PT
 HEADER = "demo: 2026.1 (sha256:aaaaaaaaaaaa) → 2026.2 (sha256:bbbbbbbbbbbb)"
