@@ -71,6 +71,40 @@ def test_masking_modes_keep_presence_and_organisations() -> None:
     assert custom["exporter"]["name"] == "[masked]" and custom["end_user"]["name"] == "Ana Lopez"
 
 
+def _mask_in_place(masker: Masker, node: Any, segments: tuple[str, ...]) -> None:
+    """The reference: every value the pointer names, replaced in a deep copy."""
+    head, rest = segments[0], segments[1:]
+    keys = (list(node) if head == "*" else [head] if head in node else []) \
+        if isinstance(node, dict) else \
+        (list(range(len(node))) if head == "*" else [int(head)]
+         if head.isdigit() and int(head) < len(node) else []) if isinstance(node, list) else []
+    for key in keys:
+        if rest:
+            _mask_in_place(masker, node[key], rest)
+        elif isinstance(node[key], str) and node[key].strip(" \u200b"):
+            node[key] = masker.pseudonym(node[key])
+
+
+@pytest.mark.parametrize("paths", [None, ("/exporter/name", "/*/name"), ("/intermediaries/1",),
+                                   ("/intermediaries/*/*", "/end_user/name"), ("/x/y/z",)])
+def test_masking_copies_only_what_it_changes_and_is_the_deep_copy_reference(
+        paths: tuple[str, ...] | None) -> None:
+    import copy
+
+    masker = Masker("full", paths=paths) if paths else Masker("full")
+    case = copy.deepcopy(CASE) | {"consignees": [{"name": "Oy Ab"}, {"name": "Kai"}],
+                                  "items": [{"id": "a"}]}
+    before = copy.deepcopy(case)
+    expected = copy.deepcopy(case)
+    for path in masker.paths:
+        _mask_in_place(masker, expected, tuple(path[1:].split("/")))
+    masked = masker.mask(case)
+    assert masked == expected and case == before  # the input is never changed
+    assert masked["items"] is case["items"]  # untouched parts are shared, not copied
+    if masked == case:
+        assert masked is case
+
+
 def test_masking_refuses_bad_settings() -> None:
     with pytest.raises(MaskingError, match="needs a key"):
         Masker("hmac")

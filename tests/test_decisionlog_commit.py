@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from engine.decisionlog import LogConfig, LogWriter, read_log, verify_log
 from engine.decisionlog.committer import GroupCommitter
+from engine.decisionlog.writer import LogWriteError
 
 
 def _record(k: int) -> dict[str, Any]:
@@ -54,27 +56,98 @@ def test_concurrent_records_share_fsyncs_and_are_on_disk_when_acknowledged(
     assert ids == [f"d-{k}" for k in range(200)]  # queue order is chain order
 
 
-def test_a_failed_write_is_an_error_for_its_request_only(tmp_path: Path) -> None:
-    class Failing(LogWriter):
-        def write(self, record: Any) -> tuple[dict[str, Any], int]:
-            if record["case_id"] == "C-1":
-                raise OSError(28, "No space left on device")
-            if record["case_id"] == "C-3":  # a bug, not the disk: still only that request
-                raise ValueError("unexpected")
-            return super().write(record)
+class FailingOnce(LogWriter):
+    """The write of the group holding `C-<fail_at>` fails once (a full disk)."""
 
-    committer = GroupCommitter(Failing(LogConfig(tmp_path)))
+    fail_at = 1
+
+    def _write(self, data: bytes) -> None:
+        if f'"case_id":"C-{self.fail_at}"'.encode() in data:
+            type(self).fail_at = -1
+            raise LogWriteError(28, "decision log write failed: No space left on device")
+        super()._write(data)
+
+
+def test_a_failed_write_fails_its_records_and_those_chained_after_it_only(
+        tmp_path: Path) -> None:
+    FailingOnce.fail_at = 1
+    writer = FailingOnce(LogConfig(tmp_path))
+    first = writer.append(_record(0))
+    prepared = [writer.prepare(_record(k)) for k in (1, 2)]  # queued behind the failure
+    _, errors = writer.write_prepared(prepared)
+    assert all(isinstance(e, OSError) for e in errors)
+    later = writer.append(_record(3))  # continues the last record on disk
+    writer.close()
+    assert later["seq"] == 2 and later["prev"] == first["hash"]
+    report = verify_log(tmp_path)
+    assert report.ok and report.records == 2
+    assert [e.record["case_id"] for e in read_log(tmp_path) if e.record] == ["C-0", "C-3"]
+
+
+def test_a_failed_write_is_an_error_for_the_requests_it_held_only(tmp_path: Path) -> None:
+    FailingOnce.fail_at = 1
+    committer = GroupCommitter(FailingOnce(LogConfig(tmp_path)))
 
     async def main() -> list[Any]:
-        futures = [committer.submit(_record(k)) for k in range(5)]
-        return await asyncio.gather(*futures, return_exceptions=True)
+        first = await committer.submit(_record(0))
+        futures = [committer.submit(_record(k)) for k in (1, 2)]  # one group: both fail
+        failed = await asyncio.gather(*futures, return_exceptions=True)
+        return [first, *failed, await committer.submit(_record(3))]
 
     outcomes = asyncio.run(main())
     committer.close()
-    assert isinstance(outcomes[1], OSError) and isinstance(outcomes[3], OSError)
-    assert [o["case_id"] for o in (outcomes[0], outcomes[2], outcomes[4])] == \
-        ["C-0", "C-2", "C-4"]
-    assert verify_log(tmp_path).records == 3
+    assert isinstance(outcomes[1], OSError) and isinstance(outcomes[2], OSError)
+    assert [outcomes[0]["case_id"], outcomes[3]["case_id"]] == ["C-0", "C-3"]
+    assert verify_log(tmp_path).ok and verify_log(tmp_path).records == 2
+
+
+def test_a_record_that_cannot_be_encoded_is_an_error_for_its_request_only(
+        tmp_path: Path) -> None:
+    committer = GroupCommitter(LogWriter(LogConfig(tmp_path)))
+
+    async def main() -> list[Any]:
+        with pytest.raises(OSError, match="not written"):
+            committer.submit({"case_id": "C-x", "bad": object()})  # a bug, not the disk
+        return await asyncio.gather(*[committer.submit(_record(k)) for k in range(3)])
+
+    assert [r["seq"] for r in asyncio.run(main())] == [1, 2, 3]
+    committer.close()
+    assert verify_log(tmp_path).ok
+
+
+def test_with_an_fsync_interval_records_are_acknowledged_once_written_and_synced_when_idle(
+        tmp_path: Path) -> None:
+    writer = CountingWriter(LogConfig(tmp_path, fsync_interval=0.05))
+    CountingWriter.syncs = 0
+    committer = GroupCommitter(writer)
+
+    async def main() -> list[dict[str, Any]]:
+        records = await asyncio.gather(*[committer.submit(_record(k)) for k in range(20)])
+        for _ in range(100):  # the log thread fsyncs within the interval, with no request
+            if writer._synced >= 20:
+                break
+            await asyncio.sleep(0.01)
+        return records
+
+    records = asyncio.run(main())
+    assert writer._synced == 20
+    committer.close()
+    assert [r["seq"] for r in records] == list(range(1, 21))
+    assert verify_log(tmp_path).records == 20
+
+
+def test_a_failed_interval_fsync_stops_the_log(tmp_path: Path) -> None:
+    class FailingSync(LogWriter):
+        def _group_sync(self, ticket: int) -> None:
+            raise OSError(5, "Input/output error")
+
+    writer = FailingSync(LogConfig(tmp_path, fsync_interval=0.01))
+    writer.append(_record(0))
+    time.sleep(0.02)
+    with pytest.raises(OSError):
+        writer.append(_record(1))  # written, then the due fsync fails
+    with pytest.raises(LogWriteError, match="fsync failed"):
+        writer.append(_record(2))  # acknowledged records could be lost: refuse the rest
 
 
 def test_a_closed_committer_refuses_records(tmp_path: Path) -> None:

@@ -199,15 +199,19 @@ def _bodies() -> list[bytes]:
             for p in sorted((ROOT / "examples").glob("*.json"))]
 
 
-def tree_cpu(pid: int) -> float | None:
-    """CPU seconds (user + system) of process `pid` and its descendants; None off Linux."""
+def tree_cpu(pid: int) -> tuple[float, float] | None:
+    """CPU seconds (user, system) of process `pid` and its descendants; None off Linux."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return None
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(tree_cpu(int(c)) or 0.0 for c in children)
+    tick = os.sysconf("SC_CLK_TCK")
+    user, system = int(fields[11]) / tick, int(fields[12]) / tick
+    for child in children:
+        more_user, more_system = tree_cpu(int(child)) or (0.0, 0.0)
+        user, system = user + more_user, system + more_system
+    return user, system
 
 
 async def _main(url: str, rates: list[float], seconds: float, connections: int,
@@ -220,8 +224,9 @@ async def _main(url: str, rates: list[float], seconds: float, connections: int,
         line = report(rate, result)
         after = tree_cpu(server_pid) if server_pid else None
         if before is not None and after is not None:
-            line += f"  server cpu {(after - before) * 1000 / max(1, len(result.latencies)):.2f}" \
-                    " ms/req"
+            per = 1000 / max(1, len(result.latencies))
+            user, system = ((a - b) * per for a, b in zip(after, before, strict=True))
+            line += f"  server cpu {user + system:.2f} ms/req (user {user:.2f}, sys {system:.2f})"
         print(line, flush=True)
 
 

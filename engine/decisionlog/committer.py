@@ -1,29 +1,37 @@
-"""Group commit for fsync `always`: a log thread writes and fsyncs records for an event loop.
+"""The service's log thread: writes and fsyncs decision-log records for an event loop.
 
-The service's event-loop thread never touches the log file when every record must be
-fsynced. On ext4 (and other file systems with stable pages) a `write(2)` waits while an
-fsync of the same file is writing its pages back, and under load an fsync is nearly always
-in progress: a write made on the loop thread stalls every request behind the disk.
+The service's event-loop thread never touches the log file. On ext4 (and other file
+systems with stable pages) a `write(2)` waits while an fsync or writeback of the same file
+is writing its pages, and with an fsync every N seconds that fsync would stall the loop
+too: either would hold up every request behind the disk.
 
-`GroupCommitter.submit` queues a record and returns an asyncio future. The log thread takes
-every queued record, writes each one (`LogWriter.write`: one `os.write` of one line, chained
-in queue order), fsyncs once for all of them, and only then resolves their futures (one
-hand-over to each loop per batch). So each decision is still acknowledged only after the
-fsync that covers its record, and the records of concurrent requests share one fsync; a
-record whose write or fsync fails gets the OSError, and its decision is not given.
+`GroupCommitter.submit` chains and encodes the record on the caller's thread
+(`LogWriter.prepare`, in queue order), queues it and returns an asyncio future. The log
+thread takes every queued record and writes them with one `os.write` (`write_prepared`).
+With fsync `always` it then fsyncs once for all of them and only then resolves their
+futures (one hand-over to each loop per batch), so each decision is acknowledged only after
+the fsync that covers its record and concurrent requests share one fsync. With an fsync
+interval it resolves them once written, and fsyncs when the interval is due (also when
+idle). The thread itself only does I/O: a thread that needs the GIL waits for the loop to
+let go of it (up to the 5 ms switch interval while the loop decides), so the old log
+thread, which encoded and wrote each record itself, needed it twice per record and made
+the requests wait for that. A record whose write or fsync fails gets the OSError, and its
+decision is not given.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
 
-from engine.decisionlog.writer import LogWriteError, LogWriter
+from engine.decisionlog.writer import LogWriteError, LogWriter, Prepared
 
-_Pending = tuple[Mapping[str, Any], "asyncio.Future[dict[str, Any]]"]
+log = logging.getLogger("echri.decisionlog")
+_Pending = tuple[asyncio.AbstractEventLoop, Prepared, "asyncio.Future[dict[str, Any]]"]
 _Outcome = tuple["asyncio.Future[dict[str, Any]]", "dict[str, Any] | BaseException"]
 
 
@@ -39,65 +47,82 @@ def _resolve(outcomes: list[_Outcome]) -> None:
 
 
 class GroupCommitter:
-    """One log thread in front of a LogWriter whose records must all be fsynced."""
+    """One log thread in front of a LogWriter."""
 
     def __init__(self, writer: LogWriter):
         self.writer = writer
-        self.batches = 0  # fsync groups committed (for tests and figures)
+        self.batches = 0  # write groups committed (for tests and figures)
         self._cond = threading.Condition()
-        self._queue: list[tuple[asyncio.AbstractEventLoop, _Pending]] = []
+        self._queue: list[_Pending] = []
         self._closed = False
+        # an fsync interval is kept while idle too: wake up that often
+        self._idle = writer.config.fsync_interval or None
         self._thread = threading.Thread(target=self._run, name="echri-log-commit",
                                         daemon=True)
         self._thread.start()
 
     def submit(self, record: Mapping[str, Any]) -> asyncio.Future[dict[str, Any]]:
-        """Queue `record`; the future resolves once it is written and fsynced (or fails)."""
+        """Queue `record`; the future resolves once it is written (and, with fsync
+        `always`, fsynced) or fails. Raises LogWriteError when it cannot be queued."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        with self._cond:
+        with self._cond:  # prepared in queue order: the chain is the queue's order
             if self._closed or not self._thread.is_alive():
                 raise LogWriteError(0, "the decision log is closed")
-            self._queue.append((loop, (record, future)))
+            try:
+                prepared = self.writer.prepare(record)
+            except OSError:
+                raise
+            except Exception as exc:  # a bug, not the disk: this request only
+                raise LogWriteError(0, f"decision log record not written: {exc!r}") from exc
+            self._queue.append((loop, prepared, future))
             self._cond.notify()
         return future
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
+                if not self._queue and not self._closed:
+                    self._cond.wait(self._idle)
                 batch, self._queue = self._queue, []
-            if not batch:
+                closed = self._closed
+            if batch:
+                self._commit(batch)
+            elif closed:
                 return  # closed and drained
-            self._commit(batch)
+            elif self._idle:
+                self._sync_due()
 
-    def _commit(self, batch: list[tuple[asyncio.AbstractEventLoop, _Pending]]) -> None:
-        results: list[dict[str, Any] | BaseException] = []
-        last = 0
-        for _, (record, _future) in batch:
-            try:
-                full, ticket = self.writer.write(record)
-            except OSError as exc:
-                results.append(exc)
-                continue
-            except Exception as exc:  # never let the thread die: requests would hang
-                results.append(LogWriteError(0, f"decision log record not written: {exc!r}"))
-                continue
-            results.append(full)
-            last = max(last, ticket)
+    def _commit(self, batch: list[_Pending]) -> None:
+        results: list[dict[str, Any] | BaseException]
         try:
-            self.writer.sync(last)
-        except OSError as exc:  # written but not on disk: not acknowledged either
-            failed = LogWriteError(exc.errno, f"decision log fsync failed: {exc.strerror}")
-            results = [r if isinstance(r, BaseException) else failed for r in results]
+            ticket, errors = self.writer.write_prepared([p for _, p, _ in batch])
+            results = [p.full if e is None else e for (_, p, _), e in zip(batch, errors,
+                                                                          strict=True)]
+        except Exception as exc:  # never let the thread die: requests would hang
+            failed = LogWriteError(0, f"decision log records not written: {exc!r}")
+            ticket, results = 0, [failed] * len(batch)
+        if self.writer.needs_sync:
+            try:
+                self.writer.sync(ticket)
+            except OSError as exc:  # written but not on disk: not acknowledged either
+                failed = LogWriteError(exc.errno, f"decision log fsync failed: {exc.strerror}")
+                results = [r if isinstance(r, BaseException) else failed for r in results]
         self.batches += 1
         by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-        for (loop, (_, future)), result in zip(batch, results, strict=True):
+        for (loop, _, future), result in zip(batch, results, strict=True):
             by_loop.setdefault(loop, []).append((future, result))
         for loop, outcomes in by_loop.items():
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(_resolve, outcomes)
+        if not self.writer.needs_sync:
+            self._sync_due(ticket)
+
+    def _sync_due(self, ticket: int = 0) -> None:
+        try:
+            self.writer.sync(ticket)
+        except OSError as exc:  # the writer now refuses records: every request gets a 503
+            log.error("decision log fsync failed: %s; no decision is given any more", exc)
 
     def close(self) -> None:
         """Commit what is queued, stop the thread, close the writer."""

@@ -19,12 +19,11 @@ values are kept as they are.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import os
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,23 +58,27 @@ def _present(value: Any) -> bool:
         ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value)
 
 
-def _slots(node: Any, segments: Sequence[str]) -> Iterator[tuple[Any, Any]]:
-    """(container, key) pairs the pointer names in `node`; missing parts are skipped."""
-    if not segments:
-        return
+def _replaced(node: Any, segments: Sequence[str], change: Callable[[Any], Any]) -> Any:
+    """`node` with `change` applied to every value the pointer names (missing parts are
+    skipped). The input is never changed: a container on the way is copied, shallowly,
+    only when something under it changes, so the rest is shared, not copied."""
     head, rest = segments[0], segments[1:]
     if isinstance(node, dict):
-        keys: list[Any] = list(node) if head == "*" else [head] if head in node else []
+        keys: Iterable[Any] = list(node) if head == "*" else [head] if head in node else []
     elif isinstance(node, list):
-        keys = list(range(len(node))) if head == "*" else \
+        keys = range(len(node)) if head == "*" else \
             [int(head)] if head.isdigit() and int(head) < len(node) else []
     else:
-        return
+        return node
+    out = node
     for key in keys:
-        if rest:
-            yield from _slots(node[key], rest)
-        else:
-            yield node, key
+        old = node[key]
+        new = _replaced(old, rest, change) if rest else change(old)
+        if new is not old:
+            if out is node:
+                out = dict(node) if isinstance(node, dict) else list(node)
+            out[key] = new
+    return out
 
 
 @dataclass(frozen=True)
@@ -115,16 +118,21 @@ class Masker:
         return "hmac-sha256:" + digest.hexdigest()
 
     def mask(self, case: Any, keep: frozenset[str] = frozenset()) -> Any:
-        """A masked deep copy of `case` (the input is never changed); a value whose
-        normalised form (engine/implicated.py) is in `keep` stays as it is."""
+        """`case` masked (the input is never changed; what is not masked is shared with it,
+        so treat the result as read-only); a value whose normalised form
+        (engine/implicated.py) is in `keep` stays as it is."""
         if self.mode == "none":
             return case
-        out = copy.deepcopy(case)
+
+        def change(value: Any) -> Any:
+            if _present(value) and not (keep and normalise_name(value) in keep):
+                return self.pseudonym(value)
+            return value
+
+        out = case
         for pointer in self._pointers:
-            for container, key in list(_slots(out, pointer)):
-                value = container[key]
-                if _present(value) and not (keep and normalise_name(value) in keep):
-                    container[key] = self.pseudonym(value)
+            if pointer:
+                out = _replaced(out, pointer, change)
         return out
 
 

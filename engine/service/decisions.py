@@ -92,9 +92,8 @@ def decide(state: ServiceState, case: Any, options: Mapping[str, Any],
 async def write_log(state: ServiceState, decided: Decided) -> None:
     """Append the record before the decision is given; Problem 503 when that fails.
 
-    With fsync `always` the log thread writes it and this returns after the fsync that
-    covers it (group commit, engine/decisionlog/committer.py); with an fsync interval it
-    is written here, on the loop thread (a few microseconds, no fsync to wait for).
+    The log thread writes it (engine/decisionlog/committer.py); this returns once it is
+    written, and with fsync `always` after the fsync that covers it (group commit).
     """
     await write_logs(state, [decided])
 

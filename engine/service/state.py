@@ -96,7 +96,7 @@ class ServiceState:
     last_reload: dict[str, Any] | None = None
     masker: Masker | None = None
     writer: LogWriter | None = None
-    committer: GroupCommitter | None = None  # fsync `always`: the log thread writes
+    committer: GroupCommitter | None = None  # the log thread, which writes
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -113,7 +113,7 @@ class ServiceState:
         self_test(store, self.config.backend)
         self.store, self.source, self.loaded_at = store, source, utc_now()
         self.writer = make_writer(self.config)
-        if self.writer is not None and self.writer.needs_sync:
+        if self.writer is not None:
             self.committer = GroupCommitter(self.writer)
         READY.set(1)
         log.info("policies loaded from %s: %s", source, ", ".join(self.policy_names()))
