@@ -159,3 +159,34 @@ def test_a_closed_committer_refuses_records(tmp_path: Path) -> None:
 
     with pytest.raises(OSError, match="closed"):
         asyncio.run(main())
+
+
+def test_with_an_fsync_interval_an_idle_log_is_written_by_the_caller_and_a_busy_one_queued(
+        tmp_path: Path) -> None:
+    import threading
+
+    release, syncing = threading.Event(), threading.Event()
+
+    class SlowSync(LogWriter):
+        def _group_sync(self, ticket: int) -> None:
+            syncing.set()
+            release.wait(5)
+            super()._group_sync(ticket)
+
+    writer = SlowSync(LogConfig(tmp_path, fsync_interval=0.01))
+    committer = GroupCommitter(writer)
+
+    async def main() -> list[dict[str, Any]]:
+        first = await committer.submit(_record(0))  # idle: written at once, by the caller
+        assert committer.batches == 0 and writer.head[0] == 1
+        assert await asyncio.to_thread(syncing.wait, 5)  # the interval's fsync is running
+        pending = [committer.submit(_record(k)) for k in (1, 2)]
+        await asyncio.sleep(0.05)
+        assert writer.head[0] == 1 and not any(f.done() for f in pending)  # queued
+        release.set()
+        return [first, *await asyncio.gather(*pending)]
+
+    records = asyncio.run(main())
+    committer.close()
+    assert [r["seq"] for r in records] == [1, 2, 3]
+    assert verify_log(tmp_path).ok and verify_log(tmp_path).records == 3

@@ -224,8 +224,13 @@ class LogWriter:
             if ticket:
                 self._group_sync(ticket)
             return
-        if self._clock() - self._last_sync >= self.config.fsync_interval:
+        if self.sync_due_now():
             self.sync_due()
+
+    def sync_due_now(self) -> bool:
+        """An fsync interval is set and has passed since the last fsync."""
+        interval = self.config.fsync_interval
+        return bool(interval) and self._clock() - self._last_sync >= interval
 
     def sync_due(self) -> None:
         """An interval's fsync of whatever is written but not yet synced."""
