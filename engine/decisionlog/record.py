@@ -57,9 +57,25 @@ def _fast(value: Any, option: int, ascii_only: bool, alike: bool | None = None) 
         out = orjson.dumps(value, option=option)
     except (TypeError, orjson.JSONEncodeError):
         return None
-    if ascii_only and (not out.isascii() or b"\x7f" in out):
+    if ascii_only and not out.isascii():
+        return _ascii_escaped(out)
+    if ascii_only and b"\x7f" in out:
         return None
     return out
+
+
+def _ascii_escaped(out: bytes) -> bytes | None:
+    """orjson's UTF-8 output with its non-ASCII characters escaped as json.dumps escapes
+    them (`\\u00e9`), or None. Python's backslashreplace writes `\\xe9`, `\\u20ac` and
+    `\\U0001f600`; the first becomes `\\u00e9`, which is only safe when no escaped
+    backslash (`\\\\`, which could precede an `x`) is in the output, and the last would need a
+    surrogate pair: those, and DEL, go to json.dumps."""
+    if b"\\\\" in out or b"\x7f" in out:
+        return None
+    escaped = out.decode("utf-8").encode("ascii", "backslashreplace")
+    if b"\\U" in escaped:
+        return None
+    return escaped.replace(b"\\x", b"\\u00")
 
 
 def canonical(value: Any) -> bytes:
