@@ -47,6 +47,7 @@ _SCALAR_TAGS = {f"{_STD}{t}" for t in ("str", "int", "float", "bool", "null")}
 _TIMESTAMP = f"{_STD}timestamp"
 _BOOL = f"{_STD}bool"
 _INT = f"{_STD}int"
+_STR = f"{_STD}str"
 
 
 class _Composer(_BASE_LOADER):  # type: ignore[misc, valid-type]
@@ -153,6 +154,8 @@ class _Builder:
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _STR:
+            return node.value  # what SafeConstructor makes of it, without the call chain
         if node.tag == _TIMESTAMP:
             return node.value  # dates stay strings: schemas check their format
         if node.tag not in _SCALAR_TAGS:

@@ -37,6 +37,7 @@ from engine.diagnostics import Diagnostic, suggest
 from engine.loader import Document, JsonPath
 from engine.structs import StructCheck, Unsupported
 from engine.structs import build as build_struct_check
+from engine.validity import Compiler
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 BASE_URI = "https://echri.example.org/schemas/"
@@ -192,15 +193,30 @@ def _schema_uris() -> frozenset[str]:
 
 @cache
 def struct_check(kind: str) -> StructCheck | None:
-    """The msgspec check of a schema (engine/structs.py), None if it cannot express it."""
+    """The one-step check of a schema (engine/structs.py: msgspec types, and predicates of
+    engine/validity.py for what they cannot express), None if it cannot express it."""
     try:
-        return build_struct_check(validator(kind).schema)
+        return build_struct_check(validator(kind).schema, Compiler(_resolve))
     except Unsupported:
         return None
 
 
+def _resolve(ref: str) -> Any:
+    """The schema an absolute `$ref` of a bundled schema names (a schema file, or one of its
+    `$defs`), bundled in turn: the references left in it are absolute too."""
+    uri, _, pointer = ref.partition("#")
+    if uri not in _schema_uris():
+        raise Unsupported(f"$ref {ref}")
+    contents = _registry().contents(uri)
+    name = pointer.removeprefix("/$defs/")
+    if pointer and (name == pointer or "/" in name or name not in contents.get("$defs", {})):
+        raise Unsupported(f"$ref {ref}")
+    target = contents["$defs"][name] if pointer else contents
+    return _bundle(target, uri, (f"{uri}#{pointer}",))
+
+
 def is_valid_fast(kind: str, data: Any) -> bool:
-    """Whether `data` is valid, without diagnostics: msgspec in one step where it can
+    """Whether `data` is valid, without diagnostics: the one-step check where it can
     express the schema (every contract schema the hot paths check), else jsonschema."""
     check = struct_check(kind)
     return check.valid(data) if check is not None else validator(kind).is_valid(data)
@@ -435,7 +451,13 @@ def best_errors(kind: str, data: Any) -> list[ValidationError]:
 
 
 def check_document(doc: Document, kind: str) -> list[Diagnostic]:
-    """Validate a loaded YAML document against its schema; diagnostics carry line:col."""
+    """Validate a loaded YAML document against its schema; diagnostics carry line:col.
+
+    A document the one-step check accepts has no schema error (that check never accepts
+    what jsonschema refuses): jsonschema runs only to list the problems of the others."""
+    check = struct_check(kind)
+    if check is not None and check.valid(doc.data):
+        return []
     errors = best_errors(kind, doc.data)
     skip = _misspelt(errors)
     out = []

@@ -11,6 +11,14 @@ anything else is `Unsupported` and the caller asks jsonschema; an invalid value 
 always answered again by jsonschema, which lists the problems, so the types only need to
 never accept what the schema refuses (tests/test_structs.py checks both directions on
 generated and mutated cases).
+
+Built with a `Compiler` (engine/validity.py), a schema msgspec cannot express is checked in
+two parts instead of being `Unsupported`: at the smallest node msgspec cannot express, the
+keywords that hold on their own (`_APART`: `oneOf`, `minProperties`, `$ref`...) are compiled
+into a predicate run on the values at that path after the conversion, and msgspec checks
+the rest of the node; a node whose rest it cannot express either is all predicate (`Any` for
+msgspec). Every JSON Schema keyword is a separate condition on the value (none of those
+moved apart reads a sibling), so the two parts together accept exactly what the node does.
 """
 
 from __future__ import annotations
@@ -22,9 +30,9 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from jsonschema import FormatChecker
 
-# Keywords that describe and do not constrain.
-_ANNOTATIONS = frozenset({"description", "title", "$comment", "default", "examples", "$id",
-                          "$schema", "$defs"})
+from engine.validity import ANNOTATIONS, Compiler, Predicate, Unsupported
+
+_ANNOTATIONS = ANNOTATIONS  # keywords that describe and do not constrain
 _BY_TYPE = {"string": {"minLength", "maxLength", "pattern", "format"},
             "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"},
             "array": {"items", "minItems", "maxItems", "uniqueItems"},
@@ -33,13 +41,14 @@ _BY_TYPE["integer"] = _BY_TYPE["number"]
 _KNOWN = frozenset({"type", "enum", "allOf", "oneOf", "anyOf", *itertools.chain(
     *_BY_TYPE.values())})
 _FORMATS = {"date"}
+# Keywords a predicate checks apart from the msgspec type of their node: each is a condition
+# on the value alone (no other keyword reads them, they read no sibling).
+_APART = frozenset({"oneOf", "anyOf", "allOf", "not", "$ref", "enum", "const",
+                    "propertyNames", "minProperties", "maxProperties", "dependentRequired"})
 _NAMES = itertools.count()
 
 Path = tuple[str, ...]  # property names, and "*" for every element of an array
-
-
-class Unsupported(ValueError):
-    """The schema uses a keyword the msgspec types cannot express exactly."""
+__all__ = ["StructCheck", "Unsupported", "build", "encodes_as_utf8"]
 
 
 @dataclass(frozen=True)
@@ -53,34 +62,72 @@ class StructCheck:
     # an array / object nested at most `depth` levels (no open object, no untyped value)
     bounded: bool
     depth: int
+    # predicates (engine/validity.py) for what msgspec cannot express, by path
+    checks: tuple[tuple[Path, Predicate], ...] = ()
 
     def valid(self, data: Any) -> bool:
         try:
             msgspec.convert(data, self.type, strict=True)
         except Exception:  # ValidationError; UnicodeEncodeError on a lone surrogate
             return False
-        return all(_distinct(v) for p in self.unique for v in _at(data, p)) and all(
-            not isinstance(v, str) or _is_date(v) for p in self.dates for v in _at(data, p))
+        if not (all(_distinct(v) for p in self.unique for v in _at(data, p)) and all(
+                not isinstance(v, str) or _is_date(v) for p in self.dates for v in _at(data, p))):
+            return False
+        try:
+            return all(check(v) for p, check in self.checks for v in _at(data, p))
+        except Exception:  # RecursionError on absurd nesting: jsonschema answers
+            return False
 
 
-def build(schema: dict[str, Any]) -> StructCheck:
-    """The check for a schema whose references are already inlined (engine/schemas.py)."""
-    b = _Builder()
+def build(schema: dict[str, Any], predicates: Compiler | None = None) -> StructCheck:
+    """The check for a schema whose references are already inlined (engine/schemas.py);
+    with `predicates`, what msgspec cannot express is checked by predicates it compiles."""
+    b = _Builder(predicates)
     kind = b.node(schema, ())
-    return StructCheck(kind, tuple(b.unique), tuple(b.dates), b.bounded, b.depth)
+    return StructCheck(kind, tuple(b.unique), tuple(b.dates), b.bounded, b.depth,
+                       tuple(b.checks))
 
 
 MAX_SAFE = 2**53
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, predicates: Compiler | None = None) -> None:
         self.unique: list[Path] = []
         self.dates: list[Path] = []
+        self.checks: list[tuple[Path, Predicate]] = []
         self.bounded = True
         self.depth = 0
+        self.predicates = predicates
 
     def node(self, schema: Any, path: Path) -> Any:
+        if self.predicates is None:
+            return self.typed_node(schema, path)
+        saved = (len(self.unique), len(self.dates), len(self.checks), self.bounded, self.depth)
+        try:
+            return self.typed_node(schema, path)
+        except Unsupported:
+            self._restore(saved)
+        apart = {k: v for k, v in schema.items() if k in _APART} \
+            if isinstance(schema, dict) else {}
+        if apart:
+            try:
+                kind = self.typed_node({k: v for k, v in schema.items() if k not in apart},
+                                       path)
+                self.checks.append((path, self.predicates.compile(apart)))
+                return kind
+            except Unsupported:
+                self._restore(saved)
+        self.checks.append((path, self.predicates.compile(schema)))
+        self.bounded = False
+        return Any
+
+    def _restore(self, saved: tuple[int, int, int, bool, int]) -> None:
+        """Forget what a node msgspec could not express registered while it was tried."""
+        del self.unique[saved[0]:], self.dates[saved[1]:], self.checks[saved[2]:]
+        self.bounded, self.depth = saved[3], saved[4]
+
+    def typed_node(self, schema: Any, path: Path) -> Any:
         if schema is True or schema == {}:
             self.bounded = False
             return Any
@@ -186,6 +233,10 @@ def _merged(schema: dict[str, Any], path: Path) -> dict[str, Any]:
         if not isinstance(part, dict):
             raise Unsupported(f"allOf part at {path}")
         part = _merged(part, path)
+        # `additionalProperties` sees only the `properties` beside it: not to be merged
+        if "additionalProperties" in part or ("additionalProperties" in out and
+                                              "properties" in part):
+            raise Unsupported(f"allOf part with additionalProperties at {path}")
         for key, value in part.items():
             if key in _ANNOTATIONS:
                 continue

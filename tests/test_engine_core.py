@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+import shutil
 from pathlib import Path
 
 import pytest
 
+import engine
 from engine import conditions
-from engine.api import PolicyStore, VersionSelectionError, evaluate_with
+from engine.api import PolicyLoadError, PolicyStore, VersionSelectionError, evaluate_with
 from engine.backends.python import PythonBackend
 from engine.cases import CaseError, check_case, normalize
 from engine.compiler import CompiledPolicy
@@ -288,3 +291,26 @@ def test_a_repeated_unknown_id_is_reported_once(policy: CompiledPolicy) -> None:
     d = decide(policy, case(assurances=["x", "x"]))
     unknown = next(f for f in d["findings"] if f["rule"] == "unknown-id")
     assert unknown["message"].count("`x`") == 1
+
+
+# --- loading ------------------------------------------------------------------------------
+
+def test_load_leaves_the_garbage_collector_as_it_was(tmp_path: Path) -> None:
+    """engine.load pauses cyclic collection per version (engine/api.py) and restores it,
+    also when the version is refused."""
+    minimal = Path(__file__).parent / "data" / "minimal" / "policies"
+    broken = tmp_path / "policies"
+    shutil.copytree(minimal, broken)
+    next(broken.rglob("policy.yaml")).write_text("policy: [\n", encoding="utf-8")
+    assert gc.isenabled()
+    engine.load(minimal)
+    assert gc.isenabled()
+    with pytest.raises(PolicyLoadError):
+        engine.load(broken)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        engine.load(minimal)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

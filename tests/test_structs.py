@@ -126,6 +126,8 @@ def test_a_lone_surrogate_still_gets_its_diagnostic(cases: list[dict[str, Any]])
     {"oneOf": [{"type": "string"}, {"type": "string", "minLength": 2}]},
     {"type": "integer", "minimum": 0.5},
     {"allOf": [{"pattern": "^a"}, {"pattern": "b$"}], "type": "string"},
+    {"type": "object", "properties": {"a": {"type": "string"}},
+     "allOf": [{"additionalProperties": False}]},
     {"enum": [1, 2]}])
 def test_what_msgspec_cannot_express_is_unsupported(schema: dict[str, Any]) -> None:
     with pytest.raises(Unsupported):
