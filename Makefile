@@ -78,12 +78,13 @@ analyze: $(STAMP)
 
 # Both backends on about 20,000 generated cases per policy, every released baseline version
 # in its own period (make test runs about 2,000), and the SMT model against the engine on
-# 2,000 generated cases per version and 1,000 random points of the bounded space (make
-# test: 70 and 40). About 25 minutes on 2 cores; not part of `test`.
+# 2,000 generated cases per version and 1,000 random points of the bounded space, 200 more
+# with two consignees and intermediaries (make test: 70, 40 and 8). About 25 minutes on
+# 2 cores; not part of `test`.
 differential: $(STAMP)
 	ECHRI_DIFF_SEEDS=1000 $(BIN)/pytest -n $(PYTEST_WORKERS) tests/test_differential.py
 	ECHRI_SMT_CASES=2000 ECHRI_SMT_POINTS=1000 $(BIN)/pytest -n $(PYTEST_WORKERS) \
-		tests/test_analysis.py -k "decide"
+		tests/test_analysis.py tests/test_analysis_parties.py -k "decide"
 
 # Schema-generated and mutated cases through every released version and both backends
 # (a few minutes on 2 cores); findings in .fuzz/findings.jsonl. Not part of `test`.

@@ -64,15 +64,17 @@ def test_encoding_decides_generated_cases_as_the_engine(version: str) -> None:
 
 # -- the bounded case space: random inputs → witness → engine (both backends) --------------
 
-def _random_inputs(inputs: Inputs, rng: random.Random) -> list[z3.BoolRef]:
-    """Equalities fixing every input variable to a random value the constraints allow."""
+def _random_inputs(inputs: Inputs, rng: random.Random, party_rate: float = 0.25
+                   ) -> list[z3.BoolRef]:
+    """Equalities fixing every input variable to a random value the constraints allow
+    (`party_rate`: how often each optional party is there)."""
     n = len(inputs.codes)
     pick = lambda hi: rng.randrange(-1, hi)  # noqa: E731
     values: dict[str, int] = {"dest": pick(n) if rng.random() < 0.2 else
                               inputs.codes.index(rng.choice(["NO", "DE", "FR", "JP"])),
                               "n_items": rng.randrange(1, inputs.items + 1)}
     for p in ("eu", "con", "int", "pur", "prev", "route", "exp"):
-        values[p] = pick(n) if rng.random() < 0.25 else -1
+        values[p] = pick(n) if rng.random() < party_rate else -1
     values.update(eu_type=pick(len(inputs.types)), purpose=pick(len(inputs.purposes)),
                   role=pick(len(inputs.roles)) if values["int"] >= 0 else -1,
                   method=pick(len(PAYMENT_METHODS)), payer=pick(len(PAYERS)),
@@ -95,8 +97,28 @@ def _random_inputs(inputs: Inputs, rng: random.Random) -> list[z3.BoolRef]:
         values[f"qty{j}"] = rng.choice([100, 250])
         for e in [*inputs.entries, UNMAPPED_ENTRY]:
             bools[f"entry{j}:{e}"] = rng.random() < 1.5 / len(inputs.entries)
+    if inputs.parties > 1:  # more consignees and intermediaries (after the one-party draws)
+        _more_parties(inputs, rng, values)
     return [inputs.v[k] == x for k, x in values.items()] + \
         [b if bools[k] else z3.Not(b) for k, b in inputs.b.items()]
+
+
+def _more_parties(inputs: Inputs, rng: random.Random, values: dict[str, int]) -> None:
+    """Parties 2..k of each list: each there (if the one before is) with its own country,
+    name and role; countries sorted, as the symmetry breaking of the space requires."""
+    n, pick = len(inputs.codes), lambda hi: rng.randrange(-1, hi)
+    for names, roles in ((inputs.cons, None), (inputs.ints, inputs.role_vars)):
+        for j in range(1, inputs.parties):
+            there = values[names[j - 1]] >= 0 and rng.random() < 0.7
+            values[names[j]] = rng.randrange(n) if there else -1
+            if roles is not None:
+                values[roles[j]] = pick(len(inputs.roles)) if there else -1
+        codes = sorted(values[x] for x in names if values[x] >= 0)
+        for x, code in zip(names, codes, strict=False):
+            values[x] = code
+        for x in names:
+            listed = values[x] >= 0 and rng.random() < 0.3
+            values[f"{x}_name_match"] = pick(len(inputs.names)) if listed else -1
 
 
 @pytest.mark.parametrize("version", ["2027.1"])

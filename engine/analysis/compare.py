@@ -83,6 +83,7 @@ class CompareReport:
     complete: dict[str, bool]  # direction → every region found (not cut by max_regions)
     seconds: float
     max_regions: int = 20
+    parties: int = 1
 
     def of(self, direction: str) -> list[Region]:
         return [r for r in self.regions if r.direction == direction]
@@ -95,7 +96,8 @@ class CompareReport:
         return {"old": f"{self.old.id}@{self.old.version}",
                 "new": f"{self.new.id}@{self.new.version}",
                 "versions": {"old": side(self.old), "new": side(self.new)},
-                "items": self.items, "max_regions": self.max_regions,
+                "items": self.items, "parties": self.parties,
+                "max_regions": self.max_regions,
                 "submitted": self.new.policy.effective_from, "complete": self.complete,
                 "seconds": round(self.seconds, 2),
                 "regions": [r.to_dict() for r in self.regions]}
@@ -172,10 +174,12 @@ def simplified(solver: z3.Solver, inputs: Inputs) -> z3.ModelRef:
 
 def compare(old: CompiledPolicy, new: CompiledPolicy, items: int = 2,
             max_regions: int = 20, directions: tuple[str, ...] = ("loosened", "tightened"),
-            check: bool = True) -> CompareReport:
-    """Every loosening and tightening region (bounded by `max_regions` per direction)."""
+            check: bool = True, parties: int = 1) -> CompareReport:
+    """Every loosening and tightening region (bounded by `max_regions` per direction);
+    cases of 1..`items` items and up to `parties` consignees and intermediaries."""
     start = time.monotonic()
-    inputs = Inputs([old, new], items=items, submitted=new.policy.effective_from)
+    inputs = Inputs([old, new], items=items, submitted=new.policy.effective_from,
+                    parties=parties)
     w_old, a_old = inputs.world(old)
     w_new, a_new = inputs.world(new)
     e_old, e_new = encode(old, w_old, a_old), encode(new, w_new, a_new)
@@ -213,4 +217,4 @@ def compare(old: CompiledPolicy, new: CompiledPolicy, items: int = 2,
             regions.append(region)
             solver.add(z3.Not(block))
     return CompareReport(old, new, items, regions, complete, time.monotonic() - start,
-                         max_regions)
+                         max_regions, parties)

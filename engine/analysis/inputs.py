@@ -13,10 +13,18 @@ parties), so a destination's band and factors move with it.
 
 Bounds (see README "Proofs"): 1..k items (k = `items`), each with a declared category or
 none, any subset of the mapped control entries of the versions plus one unmapped entry; at
-most one consignee, one intermediary, a purchaser and a previous consignee, each with a
-known country; every named party's name may be one of the implicated-party names; the case is
+most k consignees and k intermediaries (k = `parties`, default 1), a purchaser and a
+previous consignee, each with a known country (and each intermediary a role or none);
+every named party's name may be one of the implicated-party names; the case is
 submitted on one fixed date (sanctions in force are those of that day). Each item may declare
 any set of the contract's catch-all grounds (data/catch_all/grounds.csv).
+
+Consignee j and intermediary j (0-based) are the variables `con`, `int`, `role` for j = 0,
+and `con<j>`, `int<j>`, `role<j>` after; party j is there only if party j-1 is, and their
+countries are in table order (`con<j-1>` ≤ `con<j>`): every fact of engine/cases.py is the
+same for any order of the parties of a list (counts, set unions, a match of any party), so
+these constraints only remove permutations of the same case. With k = 1 the variables and
+constraints are exactly those of the one-party space.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ class Inputs:
     versions: Sequence[CompiledPolicy]
     items: int = 2
     submitted: str = "2026-01-01"
+    parties: int = 1  # at most this many consignees and intermediaries
     constraints: list[z3.BoolRef] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -68,6 +77,16 @@ class Inputs:
         for p in vs:
             assert UNKNOWN_CODE not in p.destinations
             assert match_entry(p, UNMAPPED_ENTRY) is None
+        assert self.parties >= 1
+        extra = range(1, self.parties)
+        self.cons = ("con", *(f"con{j}" for j in extra))  # consignee j's country
+        self.ints = ("int", *(f"int{j}" for j in extra))  # intermediary j's country
+        self.role_vars = ("role", *(f"role{j}" for j in extra))  # intermediary j's role
+        # every named party: variable → role (engine/cases.py `profiles`, in that order)
+        self.named = {"eu": NAMED["eu"], **{x: NAMED["con"] for x in self.cons},
+                      **{x: NAMED["int"] for x in self.ints}, "pur": NAMED["pur"],
+                      "prev": NAMED["prev"]}
+        self.party_vars = tuple(self.named)
         c = self.constraints
         self.v: dict[str, z3.ArithRef] = {}
         self.b: dict[str, z3.BoolRef] = {}
@@ -113,6 +132,22 @@ class Inputs:
         c.append(z3.Implies(self.v["int"] < 0, self.v["role"] == -1))
         for t in ("so", "ss", "hrdd", "ta"):
             c.append(z3.Implies(z3.Not(self.b[f"{t}_p"]), z3.Not(self.b[t])))
+        for j in extra:
+            self._more_parties(j)
+
+    def _more_parties(self, j: int) -> None:
+        """Consignee j and intermediary j (j ≥ 1): variables and symmetry breaking."""
+        c, n = self.constraints, len(self.codes)
+        for lst in (self.cons, self.ints):
+            self.int_(lst[j], -1, n - 1)
+        self.int_(self.role_vars[j], -1, len(self.roles) - 1)
+        for who in (self.cons[j], self.ints[j]):
+            self.int_(f"{who}_name_match", -1, len(self.names) - 1)
+            c.append(z3.Implies(self.v[f"{who}_name_match"] >= 0, self.v[who] >= 0))
+        for lst in (self.cons, self.ints):
+            now, before = self.v[lst[j]], self.v[lst[j - 1]]
+            c.append(z3.Implies(now >= 0, z3.And(before >= 0, before <= now)))
+        c.append(z3.Implies(self.v[self.ints[j]] < 0, self.v[self.role_vars[j]] == -1))
 
     def int_(self, name: str, lo: int, hi: int) -> None:
         x = z3.Int(name)
@@ -128,10 +163,10 @@ class Inputs:
         """Literals of a plain case, tried one by one to make a witness easy to read."""
         v, b = self.v, self.b
         out = [v["dest"] >= 0, v["n_items"] == 1]
-        out += [v[p] == -1 for p in ("con", "int", "pur", "prev", "route")]
+        out += [v[p] == -1 for p in (*self.cons, *self.ints, "pur", "prev", "route")]
         out += [z3.Not(b["reexport"]), v["method"] == -1, v["payer"] == -1,
                 v["currency"] == -1, z3.Not(b["declared_p"]), z3.Not(b["order_ref"]),
-                *[v[f"{who}_name_match"] == -1 for who in NAMED]]
+                *[v[f"{who}_name_match"] == -1 for who in self.named]]
         out += [z3.Not(b[f"flag:{f}"]) for f in self.flags]
         for j in range(self.items):
             out += [z3.Not(b[f"entry{j}:{e}"]) for e in [*self.entries, UNMAPPED_ENTRY]]
@@ -191,17 +226,25 @@ class Inputs:
             use["description"] = "Analysis end use"
         case["end_use"] = use
 
-        def party_name(who: str) -> str:
+        def party_name(who: str, j: int = 0) -> str:
             k = iv(f"{who}_name_match")
-            return self.names[k] if k >= 0 else GENERIC[NAMED[who]]
+            generic = GENERIC[self.named[who]]
+            return self.names[k] if k >= 0 else generic if j == 0 else \
+                generic.replace(" Ltd", f" {j + 1} Ltd")
 
-        if code("con"):
-            case["consignees"] = [{"name": party_name("con"), "country": code("con")}]
-        if code("int"):
-            inter: dict[str, Any] = {"name": party_name("int"), "country": code("int")}
-            if iv("role") >= 0:
-                inter["role"] = self.roles[iv("role")]
-            case["intermediaries"] = [inter]
+        consignees = [{"name": party_name(x, j), "country": code(x)}
+                      for j, x in enumerate(self.cons) if code(x)]
+        if consignees:
+            case["consignees"] = consignees
+        intermediaries = []
+        for j, (x, role) in enumerate(zip(self.ints, self.role_vars, strict=True)):
+            if code(x):
+                inter: dict[str, Any] = {"name": party_name(x, j), "country": code(x)}
+                if iv(role) >= 0:
+                    inter["role"] = self.roles[iv(role)]
+                intermediaries.append(inter)
+        if intermediaries:
+            case["intermediaries"] = intermediaries
         if code("pur"):
             case["purchaser"] = {"name": party_name("pur"), "country": code("pur")}
         if bv("reexport"):

@@ -78,10 +78,13 @@ def load_invariants(path: Path) -> list[Invariant]:
 
 
 def check_invariants(policy: CompiledPolicy, invariants: list[Invariant], items: int = 2,
-                     verify_witness: bool = True) -> tuple[list[Result], float]:
-    """Prove or refute each invariant that applies to `policy`."""
+                     verify_witness: bool = True, parties: int = 1
+                     ) -> tuple[list[Result], float]:
+    """Prove or refute each invariant that applies to `policy` (cases of 1..`items` items,
+    up to `parties` consignees and intermediaries)."""
     start = time.monotonic()
-    inputs = Inputs([policy], items=items, submitted=policy.policy.effective_from)
+    inputs = Inputs([policy], items=items, submitted=policy.policy.effective_from,
+                    parties=parties)
     world, assured = inputs.world(policy)
     enc = encode(policy, world, assured)
     solver = z3.Solver()

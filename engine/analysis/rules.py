@@ -37,8 +37,10 @@ from typing import Any
 
 import z3
 
+from engine.analysis.compare import simplified
 from engine.analysis.encode import APPROVALS, INFO, Encoded, encode
 from engine.analysis.inputs import Inputs
+from engine.analysis.witness import verify_fires
 from engine.compiler import CompiledPolicy, CompiledRule
 
 ERROR, WARNING = "error", "warning"
@@ -52,6 +54,7 @@ class RulesReport:
     shadowed: list[dict[str, Any]] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    parties: int = 1
 
     @property
     def errors(self) -> int:
@@ -72,7 +75,8 @@ class RulesReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"policy": {"id": self.policy.id, "version": self.policy.version},
-                "items": self.items, "errors": self.errors, "warnings": self.warnings,
+                "items": self.items, "parties": self.parties, "errors": self.errors,
+                "warnings": self.warnings,
                 "never_fires": self.never, "shadowed": self.shadowed,
                 "duplicates": [list(p) for p in self.duplicates],
                 "seconds": round(self.seconds, 2)}
@@ -86,9 +90,11 @@ def _effect(r: CompiledRule) -> tuple[Any, ...]:
 class _Queries:
     """The solver over one version's encoding, with the questions asked of a rule."""
 
-    def __init__(self, policy: CompiledPolicy, items: int):
+    def __init__(self, policy: CompiledPolicy, items: int, parties: int = 1):
         self.p = policy
-        inputs = Inputs([policy], items=items, submitted=policy.policy.effective_from)
+        inputs = Inputs([policy], items=items, submitted=policy.policy.effective_from,
+                        parties=parties)
+        self.inputs = inputs
         world, self.assured = inputs.world(policy)
         self.enc: Encoded = encode(policy, world, self.assured)
         self.fired = self.enc.fired
@@ -180,11 +186,12 @@ def _classify(q: _Queries, r: CompiledRule, others: list[CompiledRule]) -> dict[
             "effects": effects, "reasons": reasons}
 
 
-def analyze_rules(policy: CompiledPolicy, items: int = 2) -> RulesReport:
-    """Never-firing, shadowed and duplicate rules of one version."""
+def analyze_rules(policy: CompiledPolicy, items: int = 2, parties: int = 1) -> RulesReport:
+    """Never-firing, shadowed and duplicate rules of one version (cases of 1..`items`
+    items, up to `parties` consignees and intermediaries)."""
     start = time.monotonic()
-    q = _Queries(policy, items)
-    report = RulesReport(policy, items)
+    q = _Queries(policy, items, parties)
+    report = RulesReport(policy, items, parties=parties)
     rank = policy.rank
     live = []
     for r in policy.rules:
@@ -203,3 +210,17 @@ def analyze_rules(policy: CompiledPolicy, items: int = 2) -> RulesReport:
                 report.duplicates.append((a.id, b.id))
     report.seconds = time.monotonic() - start
     return report
+
+
+def firing_case(policy: CompiledPolicy, rule: str, items: int = 2, parties: int = 1,
+                check: bool = True) -> dict[str, Any] | None:
+    """A plain case of the space where `rule` fires (None if it never does), confirmed by
+    the engine with both backends (AnalysisError if not)."""
+    q = _Queries(policy, items, parties)
+    q.solver.add(q.fired[rule])
+    if q.solver.check() != z3.sat:
+        return None
+    case = q.inputs.witness(simplified(q.solver, q.inputs), f"ANALYZE-FIRES-{rule}")
+    if check:
+        verify_fires(policy, case, rule)
+    return case

@@ -44,6 +44,20 @@ def verify(policies: Mapping[str, CompiledPolicy], case: dict[str, Any],
     return out
 
 
+def verify_fires(policy: CompiledPolicy, case: dict[str, Any], rule: str) -> None:
+    """Decide `case` under `policy` with both backends; raise AnalysisError unless `rule`
+    is among the findings of each decision."""
+    store = PolicyStore({policy.id: {policy.version: policy}})
+    for backend in BACKENDS:
+        d = store.evaluate(case, policy_version=policy.version, policy_id=policy.id,
+                           backend=backend)
+        if rule not in d.rules:
+            raise AnalysisError(
+                f"witness `{case['case_id']}`: the model claims rule `{rule}` fires under "
+                f"{policy.id}@{policy.version} but the {backend} backend does not fire it "
+                f"(rules: {', '.join(d.rules) or 'none'})")
+
+
 def decisive(enc: Encoded, model: Any, outcome: str) -> list[str]:
     """The rules (and built-in findings) that fired with the decision's outcome."""
     def on(x: Any) -> bool:

@@ -40,9 +40,17 @@ def _load(spec: str, policy_dir: Path) -> Any:
 def _options(f: Any) -> Any:
     f = click.option("--items", type=click.IntRange(1, 4), default=2, show_default=True,
                      help="Cases of 1..K items are analysed.")(f)
+    f = click.option("--parties", type=click.IntRange(1, 4), default=1, show_default=True,
+                     help="Cases of up to K consignees and K intermediaries are analysed "
+                     "(each present or not, with its own country, name and role).")(f)
     f = click.option("--policy-dir", type=click.Path(path_type=Path),
                      default=Path("policies"), show_default=True)(f)
     return f
+
+
+def _parties(k: int) -> str:
+    """The party bound in a report's first line (nothing for the default, one of each)."""
+    return "" if k == 1 else f", up to {k} consignees and {k} intermediaries"
 
 
 @click.group("analyze")
@@ -56,7 +64,8 @@ def analyze_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--strict", is_flag=True, help="Treat warnings (shadowed rules that still "
               "matter) as errors.")
-def rules_command(version: str, items: int, policy_dir: Path, fmt: str, strict: bool) -> None:
+def rules_command(version: str, items: int, parties: int, policy_dir: Path, fmt: str,
+                  strict: bool) -> None:
     """Rules that never fire, shadowed rules and duplicate rules of VERSION.
 
     Never-firing and duplicate rules are errors, and so is a shadowed rule of which
@@ -64,7 +73,7 @@ def rules_command(version: str, items: int, policy_dir: Path, fmt: str, strict: 
     approval-level, conditions, assurances or an information request) is a warning, an
     error with --strict. Exit 1 on an error.
     """
-    report = analyze_rules(_load(version, policy_dir), items)
+    report = analyze_rules(_load(version, policy_dir), items, parties)
     if fmt == "json":
         click.echo(json.dumps({**report.to_dict(), "strict": strict}, indent=2))
     else:
@@ -75,8 +84,8 @@ def rules_command(version: str, items: int, policy_dir: Path, fmt: str, strict: 
 def render_rules(report: RulesReport, strict: bool = False) -> str:
     """One diagnostic line per finding (error or warning), its reasons as help lines."""
     p = report.policy
-    lines = [f"{p.id}@{p.version}: {len(p.rules)} rules, cases of 1..{report.items} items "
-             f"({report.seconds:.1f} s)"]
+    lines = [f"{p.id}@{p.version}: {len(p.rules)} rules, cases of 1..{report.items} items"
+             f"{_parties(report.parties)} ({report.seconds:.1f} s)"]
     lines += [f"error[never-fires]: rule `{r}` never fires" for r in report.never]
     for s in report.shadowed:
         by = ", ".join(f"`{b}`" for b in s["by"]) or "a combination of other rules"
@@ -109,14 +118,15 @@ def render_rules(report: RulesReport, strict: bool = False) -> str:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Write the report to FILE (the JSON one is what "
               "`echri diff --proof FILE` reads).")
-def compare_command(old: str, new: str, items: int, policy_dir: Path, fail_on: str | None,
+def compare_command(old: str, new: str, items: int, parties: int, policy_dir: Path,
+                    fail_on: str | None,
                     max_regions: int, write_fixtures: Path | None, fmt: str,
                     output: Path | None) -> None:
     """Is NEW at least as strict as OLD for every case? Regions where it is not, with
     witnesses re-decided by the engine (both backends)."""
     a, b = _load(old, policy_dir), _load(new, policy_dir)
     try:
-        report = compare(a, b, items=items, max_regions=max_regions)
+        report = compare(a, b, items=items, max_regions=max_regions, parties=parties)
     except AnalysisError as exc:
         click.echo(f"error[analysis]: {exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -136,8 +146,8 @@ def render_compare(report: CompareReport, fmt: str) -> str:
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
     md = fmt == "markdown"
     lines = [("## " if md else "") + f"analyze compare {old.id}@{old.version} → "
-             f"{new.id}@{new.version} (cases of 1..{report.items} items, "
-             f"{report.seconds:.1f} s)"]
+             f"{new.id}@{new.version} (cases of 1..{report.items} items"
+             f"{_parties(report.parties)}, {report.seconds:.1f} s)"]
     for direction in ("loosened", "tightened"):
         regions = report.of(direction)
         done = report.complete.get(direction, False)
@@ -161,21 +171,24 @@ def render_compare(report: CompareReport, fmt: str) -> str:
                                                        path_type=Path),
               default=Path("analysis/invariants.yaml"), show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def check_command(version: str, items: int, policy_dir: Path, path: Path, fmt: str) -> None:
+def check_command(version: str, items: int, parties: int, policy_dir: Path, path: Path,
+                  fmt: str) -> None:
     """Prove or refute the invariants of FILE for VERSION."""
     policy = _load(version, policy_dir)
     try:
-        results, seconds = check_invariants(policy, load_invariants(path), items)
+        results, seconds = check_invariants(policy, load_invariants(path), items,
+                                            parties=parties)
     except (InvariantError, AnalysisError) as exc:
         click.echo(f"error[analysis]: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     if fmt == "json":
         click.echo(json.dumps({"policy": f"{policy.id}@{policy.version}", "items": items,
+                               "parties": parties,
                                "seconds": round(seconds, 2),
                                "results": [r.to_dict() for r in results]}, indent=2))
     else:
         click.echo(f"{policy.id}@{policy.version}: {len(results)} invariant(s), cases of "
-                   f"1..{items} items ({seconds:.1f} s)")
+                   f"1..{items} items{_parties(parties)} ({seconds:.1f} s)")
         for r in results:
             click.echo(f"{r.status}: `{r.invariant.id}` {r.invariant.title}")
             if r.counterexample is not None:

@@ -54,6 +54,7 @@ class Proof:
     submitted: str
     complete: Mapping[str, bool]
     regions: tuple[ProofRegion, ...]
+    parties: int = 1  # at most this many consignees and intermediaries (`--parties`)
 
     def of(self, direction: str) -> tuple[ProofRegion, ...]:
         return tuple(r for r in self.regions if r.direction == direction)
@@ -69,8 +70,10 @@ class Proof:
         return f"proven: no {NOUNS[direction]} outside these {len(found)} region(s)"
 
     def bounds(self) -> str:
-        return (f"(over every case of 1..{self.items} item(s) submitted on {self.submitted}; "
-                f"bounds in README, Proofs)")
+        parties = "" if self.parties == 1 else \
+            f", up to {self.parties} consignees and {self.parties} intermediaries,"
+        return (f"(over every case of 1..{self.items} item(s){parties} submitted on "
+                f"{self.submitted}; bounds in README, Proofs)")
 
     def summary(self) -> str:
         return "; ".join(f"{d}: {self.headline(d)}" for d in DIRECTIONS)
@@ -109,7 +112,7 @@ def proof_from_data(data: Any, source: str) -> Proof:
                  _side(versions.get("new"), f"{source}: versions.new"),
                  int(data.get("items", 0)), data.get("max_regions"),
                  str(data.get("submitted", "")), {d: bool(complete.get(d)) for d in DIRECTIONS},
-                 tuple(regions))
+                 tuple(regions), int(data.get("parties", 1)))
 
 
 def load_proof(path: Path) -> Proof:

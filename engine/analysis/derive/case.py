@@ -11,7 +11,8 @@ from engine.facts import FACTS, NUMBER, SET
 from engine.model import PAYERS, PAYMENT_METHODS
 
 # the named parties of the bounded space (engine/cases.py `profiles`): variable →
-# role; each may give one of the implicated-party names (`<var>_name_match`)
+# role; each may give one of the implicated-party names (`<var>_name_match`). With more
+# than one consignee or intermediary (`Inputs.parties`), `Inputs.named` adds `con1`, `int1`…
 NAMED = {"eu": "end_user", "con": "consignee", "int": "intermediary", "pur": "purchaser",
          "prev": "previous_consignee"}
 
@@ -31,9 +32,12 @@ class CaseFacts:
     # single-party profiles: fact prefix → input variable
     PARTY: ClassVar[dict[str, str]] = {"destination": "dest", "end_user": "eu", "purchaser": "pur",
              "previous_consignee": "prev", "payment.route": "route"}
-    LISTS: ClassVar[dict[str, tuple[str, ...]]] = {
-             "consignees": ("con",), "intermediaries": ("int",),
-             "parties": ("eu", "con", "int", "pur", "prev")}
+
+    @property
+    def lists(self) -> dict[str, tuple[str, ...]]:
+        """List-party fact prefix → the input variables of its parties."""
+        i = self.i
+        return {"consignees": i.cons, "intermediaries": i.ints, "parties": i.party_vars}
 
     def _single(self, fact: str) -> tuple[str, str] | None:
         for prefix, var in self.PARTY.items():
@@ -142,8 +146,11 @@ class CaseFacts:
         if fact == "case.reexport":
             return b["reexport"] if value else z3.Not(b["reexport"])
         if fact == "intermediaries.roles_stated":
+            # there is an intermediary and every one there states a known role
+            later = [z3.Implies(i.v[x] >= 0, d.choice_present(r, i.roles, "intermediary_roles"))
+                     for x, r in zip(i.ints[1:], i.role_vars[1:], strict=True)]
             stated = z3.And(i.v["int"] >= 0, d.choice_present("role", i.roles,
-                                                               "intermediary_roles"))
+                                                               "intermediary_roles"), *later)
             return stated if value else z3.Not(stated)
         if fact == "case.value_mismatch":
             differ = i.v["declared"] != self.total_cents()
@@ -179,8 +186,9 @@ class CaseFacts:
             known = value in self.p.vocab["assurances"] and value in i.assurances
             return i.b[f"assured:{value}"] if known else z3.BoolVal(False)
         if fact == "intermediaries.roles":
-            return z3.And(i.v["int"] >= 0, d.choice_eq("role", i.roles, value,
-                                                       "intermediary_roles"))
+            return _any([z3.And(i.v[x] >= 0, d.choice_eq(r, i.roles, value,
+                                                         "intermediary_roles"))
+                         for x, r in zip(i.ints, i.role_vars, strict=True)])
         if fact == "case.categories":
             return z3.Or([z3.And(i.item_exists(j), it.cand(value))
                           for j, (_, it) in enumerate(self.items)] or [z3.BoolVal(False)])
@@ -207,8 +215,8 @@ class CaseFacts:
             return d.has_factor(self.PARTY[prefix], value)
         if fact == "payment.route_factors":
             return d.has_factor("route", value)
-        if prefix in self.LISTS:
-            vars_ = self.LISTS[prefix]
+        if prefix in self.lists:
+            vars_ = self.lists[prefix]
             if part == "countries":
                 return z3.Or([d.is_code(v, {value}) if value in self.p.destinations
                               else z3.BoolVal(False) for v in vars_])
@@ -218,12 +226,14 @@ class CaseFacts:
                 return z3.Or([d.has_factor(v, value) for v in vars_])
         raise ValueError(f"fact `{fact}` has no member encoding")
 
-    def matches(self, parties: tuple[str, ...] = tuple(NAMED)
+    def matches(self, parties: tuple[str, ...] | None = None
                 ) -> list[tuple[Any, z3.BoolRef]]:
-        """(implicated entry, one of `parties` matches it) for the entries of this version:
-        the party gives one of the entry's names, and its country is not known or is the
-        entry's (engine/implicated.py `CompiledParty.matches`)."""
+        """(implicated entry, one of `parties` matches it; every named party by default) for
+        the entries of this version: the party gives one of the entry's names, and its
+        country is not known or is the entry's (engine/implicated.py
+        `CompiledParty.matches`)."""
         d, i = self.d, self.i
+        parties = i.party_vars if parties is None else parties
         out = []
         for e in self.p.implicated:
             idx = [k for k, n in enumerate(i.names) if n in e.names]
@@ -252,8 +262,8 @@ class CaseFacts:
             return d.is_code("dest", {c for c, x in self.p.destinations.items()
                                       if x.freedom_score is not None
                                       and compare(op, x.freedom_score, number)})
-        exprs = {"consignees.count": z3.If(i.v["con"] >= 0, 1, 0),
-                 "intermediaries.count": z3.If(i.v["int"] >= 0, 1, 0),
+        exprs = {"consignees.count": _count(i.v[x] >= 0 for x in i.cons),
+                 "intermediaries.count": _count(i.v[x] >= 0 for x in i.ints),
                  "case.item_count": i.v["n_items"]}
         if fact in exprs:
             return cmp_real(op, z3.ToReal(exprs[fact]), number)
@@ -264,6 +274,17 @@ class CaseFacts:
             return z3.And(self.present(fact), cmp_real(op, z3.ToReal(self.total_cents()) / 100,
                                                    number))
         raise ValueError(f"fact `{fact}` has no comparison encoding")
+
+
+def _any(parts: list[z3.BoolRef]) -> z3.BoolRef:
+    """Or of `parts`; the one part itself for one (the one-party space's formula)."""
+    return parts[0] if len(parts) == 1 else z3.Or(parts)
+
+
+def _count(present: Any) -> z3.ArithRef:
+    """How many of the parties are there; one `If` for one (as in the one-party space)."""
+    terms = [z3.If(p, 1, 0) for p in present]
+    return terms[0] if len(terms) == 1 else z3.Sum(terms)
 
 
 def cmp_real(op: str, x: z3.ArithRef, number: float) -> z3.BoolRef:

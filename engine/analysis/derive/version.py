@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import z3
@@ -56,9 +55,10 @@ class Derived:
         return self.is_code(var, {c for c, d in self.p.destinations.items()
                                   if factor in d.factors})
 
-    @cached_property
+    @property
     def party_vars(self) -> tuple[str, ...]:
-        return ("eu", "con", "int", "pur", "prev")
+        """Every named party's country variable (engine/analysis/inputs.py `named`)."""
+        return self.i.party_vars
 
     # -- per-version enum choices --------------------------------------------------------
     def choice_eq(self, var: str, values: Sequence[str], value: Any, vocab: str) -> z3.BoolRef:
@@ -84,7 +84,8 @@ class Derived:
         unknown += [self.unknown_code(v) for v in (*self.party_vars, "route", "exp")]
         unknown += [self.choice_unknown("eu_type", i.types, "end_user_types"),
                     self.choice_unknown("purpose", i.purposes, "end_use_purposes"),
-                    self.choice_unknown("role", i.roles, "intermediary_roles"),
+                    *(self.choice_unknown(r, i.roles, "intermediary_roles")
+                      for r in i.role_vars),
                     self.choice_unknown("currency", i.currencies, "currencies")]
         unknown += [i.b[f"flag:{f}"] for f in i.flags if f not in self.p.vocab["red_flags"]]
         unknown += [i.b[f"assured:{a}"] for a in i.assurances
