@@ -445,3 +445,24 @@ def test_shipped_invariants_hold_for_2027() -> None:
     results, _ = check_invariants(baseline("2027.1"), invariants, items=2)
     assert {r.invariant.id: r.status for r in results} == {
         i.id: "proven" for i in invariants}
+
+
+@pytest.mark.analysis
+def test_compare_gives_the_same_regions_under_any_hash_seed(tmp_path: Path) -> None:
+    """A proof is reproducible: the formulas are built in a fixed order, never in the
+    iteration order of a set (which changes with PYTHONHASHSEED)."""
+    import json
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("0", "1"):
+        out = tmp_path / f"proof-{seed}.json"
+        subprocess.run([sys.executable, "-m", "engine", "analyze", "compare",
+                        "echri-baseline@2026.1", "echri-baseline@2027.1", "--max-regions", "3",
+                        "--format", "json", "-o", str(out)], cwd=ROOT, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True)
+        proof = json.loads(out.read_text(encoding="utf-8"))
+        proof.pop("seconds")
+        outputs.append(proof)
+    assert outputs[0] == outputs[1]

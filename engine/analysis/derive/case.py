@@ -125,7 +125,8 @@ class CaseFacts:
             return d.choice_eq("eu_type", i.types, value, "end_user_types")
         if fact == "end_user.government":
             types = self.p.policy.end_user_types
-            want = {t for t in types if bool(types[t].extra.get("government", False)) == value}
+            want = sorted(t for t in types
+                          if bool(types[t].extra.get("government", False)) == value)
             return z3.Or([d.choice_eq("eu_type", i.types, t, "end_user_types") for t in want]
                          or [z3.BoolVal(False)])
         if fact == "end_use.purpose":
