@@ -51,6 +51,12 @@ def _ref_keys(name: str) -> tuple[str, ...]:
     return tuple(k for k in dict.fromkeys(keys) if k)
 
 
+def _ref_query(name: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    keys = _ref_keys(name)
+    return (keys, tuple(" ".join(sorted(k.split())) for k in keys),
+            tuple(w for k in keys for w in k.split() if len(w) >= 2))
+
+
 def _ref_best(idx: s.Index, keys: tuple[str, ...],
               cutoff: float) -> dict[int, tuple[float, str, str]]:
     postings = [idx.by_token.get(w) or idx.by_token.get("~" + w[:s.PREFIX], ())
@@ -86,6 +92,28 @@ def _names(rs: RegisterSet, rng: random.Random) -> list[str]:
     return [*out, "", " ", "S.A.", "a b c", "Ltd Ltd", "日本電気", "Straße GmbH", "x"]
 
 
+SYLLABLES = ("ka", "ri", "to", "me", "sa", "lo", "vin", "dar", "nek", "por", "tal", "mi")
+
+
+def _generated(rs: RegisterSet, rng: random.Random, n: int) -> list[str]:
+    """Fresh names made of the register's words and made-up ones (as the bench's), with
+    legal forms, single letters, digits, punctuation, case, Cyrillic and accents."""
+    words = sorted({w for e in rs.listed for w in s.name_key(e.name).split()})
+    out = []
+    for _ in range(n):
+        parts = [rng.choice(words) if rng.random() < 0.6 else
+                 "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 3)))
+                 for _ in range(rng.randint(1, 4))]
+        if rng.random() < 0.3:
+            parts.insert(rng.randrange(len(parts) + 1), rng.choice(FORMS))
+        if rng.random() < 0.1:
+            parts.append(rng.choice(("A.B.", "x", "7", "2nd", "I I")))
+        name = rng.choice((" ", "-", ", ", ".")).join(parts)
+        out.append(rng.choice((name, name.title(), name.upper(), name.translate(CYRILLIC),
+                               name.translate(ACCENTS))))
+    return out
+
+
 @pytest.fixture(scope="module")
 def labelled() -> RegisterSet:
     return load(DATA / "names")
@@ -100,6 +128,7 @@ def test_ascii_names_take_the_short_way_to_the_same_key() -> None:
     for n in names:
         assert s.name_key(n) == _ref_key(n), n
         assert s.name_keys(n) == _ref_keys(n), n
+        assert s.query(n) == _ref_query(n), n
 
 
 @pytest.mark.parametrize("cutoff", [0.0, 50.0, 80.0, 95.5, 100.0])
@@ -111,6 +140,26 @@ def test_scores_as_the_plain_algorithm(labelled: RegisterSet, cutoff: float) -> 
         assert s._best(idx, q, cutoff) == _ref_best(idx, q.keys, cutoff), name
 
 
+@pytest.mark.parametrize("cutoff", [0.0, 60.0, 80.0, 92.0, 100.0])
+def test_the_index_hits_are_the_plain_algorithms(labelled: RegisterSet, cutoff: float,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # what screening uses: a name's parts, its blocks and scores, the cache by name
+    idx = s.index_for(labelled, "2026-06-01")
+    rng = random.Random(11 + int(cutoff))
+    names = [*_names(labelled, rng), *_generated(labelled, rng, 3000)]
+    hit = 0
+    for cold in (True, False):  # computed, then from the cache
+        for name in names:
+            want = tuple(sorted(_ref_best(idx, _ref_keys(name), cutoff).items()))
+            assert idx.hits(name, cutoff) == want, (name, cold)
+            hit += bool(want)
+    assert hit > len(names) // 10  # matches and near matches, not only misses
+    monkeypatch.setattr(s, "HITS_CACHED", 3)
+    for name in names[:500]:
+        assert idx.hits(name, cutoff) == tuple(
+            sorted(_ref_best(idx, _ref_keys(name), cutoff).items())), name
+
+
 def test_screen_is_the_same_cold_and_warm(labelled: RegisterSet,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     parties = [("end_user", n, c) for n, c in zip(_names(labelled, random.Random(5)),
@@ -120,7 +169,7 @@ def test_screen_is_the_same_cold_and_warm(labelled: RegisterSet,
     assert sum(map(len, first)) > 100  # matches and near matches, not only misses
     assert [s.screen(labelled, "2026-06-01", [p]) for p in parties] == first  # warm
     monkeypatch.setattr(s, "HITS_CACHED", 2)  # evicted all the time
-    s.query.cache_clear()
+    s.index_for(labelled, "2026-06-01")._hits.clear()
     assert [s.screen(labelled, "2026-06-01", [p]) for p in parties] == first
     assert s.screen(labelled, "2026-06-01", parties) == tuple(m for f in first for m in f)
 

@@ -13,9 +13,12 @@ reports (`screening-review`), never silently drops.
 
 Candidates come from an inverted index of normalised tokens and 4-letter token prefixes,
 so a case is compared with the few entries that share a word with it, not with all of them.
-The index keeps each token's keys ready for rapidfuzz (one call a token, no list built per
-case) and the scores of the names it has screened, as `query` keeps the keys of a name:
-the same parties recur from case to case, and a name seen before costs two look-ups.
+The index keeps each token's keys ready for rapidfuzz (one tuple a token, a rare token's
+copied side by side in memory) and the scores of the names it has screened, by name: the
+same parties recur from case to case, and a name seen before costs one look-up. A name
+seen for the first time costs its key (ASCII: one `bytes.translate` and a set look-up for
+single letters and legal forms), a dict look-up a word, and one rapidfuzz call, whose
+fixed cost and per-choice cost are most of what is left (see DESIGN.md, Screening).
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
@@ -39,15 +41,19 @@ LEGAL_FORMS = frozenset({
     "llp", "lp", "pte", "pty", "bhd", "sdn", "kk", "fze", "fzco", "fzc", "fzllc", "dmcc",
     "sro", "spzoo", "doo", "ad", "jv", "the",
 })
+# the words `name_key` joins or drops: one set look-up a word tells whether any is there
+_SPECIAL = LEGAL_FORMS | frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 PREFIX = 4
 COMMON, COMMON_MIN = 0.01, 50  # a token in more keys than this is common (see Index)
 HITS_CACHED = 8192  # names whose scores an index keeps (Index.hits)
+_EXTRACT, _RATIO = process.extract, fuzz.ratio  # bound once, not looked up per name
 
 
 _OTHER = re.compile(r"[^a-z0-9]+")
-# the same on ASCII text, one character at a time (`split` then merges the spaces)
-_ASCII_OTHER = str.maketrans({c: " " for c in map(chr, range(128))
-                              if not ("a" <= c <= "z" or "0" <= c <= "9")})
+# ASCII bytes folded as `name_key` folds them: A-Z to a-z, a-z and 0-9 kept, every other
+# byte a space (`split` then merges the spaces); one `bytes.translate`, the fastest way
+_FOLD = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32
+              for c in range(256))
 GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
                         "ß": "ss"})
 
@@ -56,7 +62,7 @@ def name_keys(name: str) -> tuple[str, ...]:
     """`name_key` of the name, and of its German umlaut spelling (`Müller` → `mueller`)
     when that differs: both transliterations occur in real lists."""
     if name.isascii():  # the usual case: no umlaut, so one key (see `name_key`)
-        key = _joined_key(name.lower())
+        key = " ".join(_key_words(name))
         return (key,) if key else ()
     german = name.translate(GERMAN)
     first = name_key(name)
@@ -66,26 +72,36 @@ def name_keys(name: str) -> tuple[str, ...]:
 
 def name_key(name: str) -> str:
     """The comparable form of a name (see the module docstring); `` for a blank name."""
+    return " ".join(_key_words(name))
+
+
+def _key_words(name: str) -> list[str]:
+    """The words of `name_key(name)`."""
     if name.isascii():  # NFKC and unidecode leave ASCII as it is; casefold is lower
-        return _joined_key(name.lower())
-    return _joined_key(unidecode(unicodedata.normalize("NFKC", name)).casefold())
+        return _joined(name.encode().translate(_FOLD).decode().split())
+    text = unidecode(unicodedata.normalize("NFKC", name)).casefold()
+    if text.isascii():  # what unidecode gives ([a-z0-9] = isalnum)
+        return _joined(text.encode().translate(_FOLD).decode().split())
+    return _joined(_OTHER.sub(" ", text).split())
 
 
-def _joined_key(text: str) -> str:
-    """`name_key` of a folded ASCII text: runs of single letters joined, legal forms out."""
-    # unidecode gives ASCII ([a-z0-9] = isalnum); translate is the faster way there
-    spaced = text.translate(_ASCII_OTHER) if text.isascii() else _OTHER.sub(" ", text)
-    words = spaced.split()
-    joined: list[str] = []
-    run = False  # the last word was built from single letters
-    for w in words:  # S.A. → s a → sa; O.O.O. → ooo
-        if len(w) == 1 and run:
-            joined[-1] += w
-        else:
-            joined.append(w)
-            run = len(w) == 1
-    kept = [w for w in joined if w not in LEGAL_FORMS]
-    return " ".join(kept or joined)
+def _joined(words: list[str]) -> list[str]:
+    """Runs of single letters joined, legal forms out (the last steps of `name_key`)."""
+    if _SPECIAL.isdisjoint(words):  # the usual case: no single letter, no legal form
+        return words
+    if min(map(len, words)) == 1:  # S.A. → s a → sa; O.O.O. → ooo
+        joined: list[str] = []
+        run = False  # the last word was built from single letters
+        for w in words:
+            if len(w) == 1 and run:
+                joined[-1] += w
+            else:
+                joined.append(w)
+                run = len(w) == 1
+        words = joined
+    if LEGAL_FORMS.isdisjoint(words):
+        return words
+    return [w for w in words if w not in LEGAL_FORMS] or words
 
 
 def _sorted_words(key: str) -> str:
@@ -101,21 +117,38 @@ def _tokens(key: str) -> set[str]:
     return out
 
 
+# keys (`name_keys`), their words sorted (ratio on them = token_sort_ratio), and the words
+# that block candidates (two letters or more): what screening needs of a party's name
+Parts = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
 class Query(NamedTuple):
-    """What screening needs of a party's name, computed once per distinct name."""
+    """What screening needs of a party's name (`Parts`, named)."""
 
     keys: tuple[str, ...]  # `name_keys`
     sorted_keys: tuple[str, ...]  # their words sorted (ratio on them = token_sort_ratio)
     words: tuple[str, ...]  # the words that block candidates (two letters or more)
 
 
-@lru_cache(maxsize=4096)
 def query(name: str) -> Query:
-    """The `Query` of a name; cached, since the same parties recur from case to case."""
+    """The `Query` of a name."""
+    return Query(*_parts(name))
+
+
+def _parts(name: str) -> Parts:
+    if name.isascii():  # one key (as `name_keys`)
+        words = name.encode().translate(_FOLD).decode().split()
+        if _SPECIAL.isdisjoint(words):  # nothing to join or drop (the usual case)
+            if not words:
+                return (), (), ()
+            return (" ".join(words),), (" ".join(sorted(words)),), tuple(words)
+        words = _joined(words)
+        return ((" ".join(words),), (" ".join(sorted(words)),),
+                tuple(w for w in words if len(w) >= 2))
     keys = name_keys(name)
     split = [k.split() for k in keys]
-    return Query(keys, tuple(" ".join(sorted(ws)) for ws in split),
-                 tuple(w for ws in split for w in ws if len(w) >= 2))
+    return (keys, tuple(" ".join(sorted(ws)) for ws in split),
+            tuple(w for ws in split for w in ws if len(w) >= 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,40 +200,63 @@ class Index:
                 self.keys.append(key)
                 self.sorted_keys.append(_sorted_words(key))
                 self.owner.append(i)
-        # ascending key positions (tuples of ints, which the garbage collector then skips),
-        # and their sorted keys: a token's choices for rapidfuzz, built once
+        # ascending key positions (tuples of ints, which the garbage collector then skips)
         self.by_token = {tok: tuple(p) for tok, p in by_token.items()}
-        self.choices = {tok: tuple(self.sorted_keys[k] for k in p)
-                        for tok, p in self.by_token.items()}
         self.common = max(COMMON_MIN, int(len(self.keys) * COMMON))
-        self._hits: dict[tuple[tuple[str, ...], float], Hits] = {}  # see `hits`
+        # a token's sorted keys (the choices for rapidfuzz, one tuple built once); a rare
+        # token has its own copies of them, made one after another, so that a fresh name,
+        # screened when the rest of the case has emptied the processor's caches, has them
+        # read from a few adjacent memory pages, not from all over the heap
+        self.choices = {tok: tuple(self.sorted_keys[k].encode().decode() for k in p)
+                        if len(p) <= self.common else tuple(self.sorted_keys[k] for k in p)
+                        for tok, p in self.by_token.items()}
+        self._hits: dict[float, dict[str, Hits]] = {}  # see `hits`
 
-    def hits(self, q: Query, cutoff: float) -> Hits:
-        """`_best` of the name, by target; cached: the index never changes, and the same
-        parties recur from case to case."""
-        found = self._hits.get((q.keys, cutoff))
+    def hits(self, name: str, cutoff: float) -> Hits:
+        """`_best` of the name, by target; cached by name: the index never changes, and
+        the same parties recur from case to case (a name seen before costs a look-up)."""
+        cached = self._hits.get(cutoff)
+        if cached is None:
+            cached = self._hits[cutoff] = {}
+        found = cached.get(name)
         if found is None:
-            if len(self._hits) >= HITS_CACHED:
-                self._hits.clear()
-            found = self._hits[q.keys, cutoff] = tuple(sorted(_best(self, q, cutoff).items()))
+            if len(cached) >= HITS_CACHED:
+                cached.clear()
+            q = _parts(name)
+            best = _best(self, q, cutoff) if q[0] else None
+            found = cached[name] = tuple(sorted(best.items())) if best else ()
         return found
 
-    def blocks(self, words: Iterable[str]) -> list[str]:
-        """The tokens whose keys are the candidates of a name of `words`: each word, or
-        for a word no key has (a typo?), its 4-letter prefix.
+    def blocks(self, words: Iterable[str]) -> tuple[list[str], tuple[str, ...]]:
+        """The tokens whose keys are the candidates of a name of `words`, and their choices
+        in one tuple: each word, or for a word no key has (a typo?), its 4-letter prefix.
 
         A token that many keys share (`trading`, `~tech`: more than `COMMON` of them) only
         blocks when the name has no rarer token: it would bring in much of the register
         and decide nothing that a rarer token or prefix does not already bring in."""
-        tokens = [t for t in dict.fromkeys(map(self._token, words)) if t is not None]
-        rare = [t for t in tokens if len(self.by_token[t]) <= self.common]
-        return rare or tokens
-
-    def _token(self, word: str) -> str | None:
-        if word in self.by_token:
-            return word
-        prefix = "~" + word[:PREFIX]
-        return prefix if prefix in self.by_token else None
+        get = self.choices.get
+        common = self.common
+        rare: list[str] = []
+        other: list[str] = []
+        rare_choices: tuple[str, ...] = ()
+        other_choices: tuple[str, ...] = ()
+        for w in words:
+            choices = get(w)
+            if choices is None:
+                w = "~" + w[:PREFIX]
+                choices = get(w)
+                if choices is None:
+                    continue
+            # tuples joined in C (one block's are its own); a key under two of the
+            # tokens is scored twice, to the same score
+            if len(choices) <= common:
+                if w not in rare:
+                    rare.append(w)
+                    rare_choices += choices
+            elif w not in other:
+                other.append(w)
+                other_choices += choices
+        return (rare, rare_choices) if rare else (other, other_choices)
 
 
 def _targets(rs: RegisterSet, day: str) -> list[Target]:
@@ -247,10 +303,7 @@ def screen(rs: RegisterSet, day: str,
 
 def _screen_party(idx: Index, s: Settings, role: str, name: str,
                   country: str | None) -> list[ScreenMatch]:
-    q = query(name)
-    if not q.keys:
-        return []
-    hits = idx.hits(q, s.review)
+    hits = idx.hits(name, s.review)
     if not hits:
         return []  # the usual case: nothing within `review` of the name
     found: list[ScreenMatch] = []
@@ -269,24 +322,26 @@ def _screen_party(idx: Index, s: Settings, role: str, name: str,
     return found
 
 
-def _best(idx: Index, q: Query, cutoff: float) -> dict[int, tuple[float, str, str]]:
+def _best(idx: Index, q: Parts, cutoff: float) -> dict[int, tuple[float, str, str]]:
     """(score, name key, entry key) of the best key of every target scoring `cutoff` or
     more; on a tie, the first spelling of the name, then the first key of the target (what
     one call over the sorted union of the tokens' keys kept first: the rule, not an order)."""
-    blocks = idx.blocks(q.words)
-    if not blocks:
+    keys, sorted_keys, words = q
+    tokens, choices = idx.blocks(words)
+    if not tokens:
         return {}
-    # the tokens' keys in one list, for one rapidfuzz call a spelling (tuples joined in C;
-    # a key under two of the tokens is scored twice, to the same score)
-    keys = sum((idx.by_token[t] for t in blocks), ())
-    choices = sum((idx.choices[t] for t in blocks), ())
+    # one rapidfuzz call a spelling, over the tokens' choices
+    found = [_EXTRACT(k, choices, scorer=_RATIO, score_cutoff=cutoff, limit=None)
+             for k in sorted_keys]
+    if not any(found):
+        return {}  # the usual case: no key within `cutoff` of the name
+    positions = sum((idx.by_token[t] for t in tokens), ())
     best: dict[int, tuple[float, int, int]] = {}  # target: score, spelling, key
-    for n, sorted_key in enumerate(q.sorted_keys):
-        for _, score, pos in process.extract(sorted_key, choices, scorer=fuzz.ratio,
-                                             score_cutoff=cutoff, limit=None):
-            k = keys[pos]
+    for n, scored in enumerate(found):
+        for _, score, pos in scored:
+            k = positions[pos]
             owner = idx.owner[k]
             seen = best.get(owner)
             if seen is None or score > seen[0] or (score == seen[0] and (n, k) < seen[1:]):
                 best[owner] = (score, n, k)
-    return {i: (score, q.keys[n], idx.keys[k]) for i, (score, n, k) in best.items()}
+    return {i: (score, keys[n], idx.keys[k]) for i, (score, n, k) in best.items()}
