@@ -208,6 +208,46 @@ def test_batch_log_matches_the_output_and_replays_unchanged(tmp_path: Path) -> N
     assert f"{len(cases)} logged decision(s)" in text
 
 
+@pytest.mark.parametrize("from_file", [True, False])
+def test_batch_log_groups_records_from_a_file_and_logs_each_line_from_a_pipe(
+        tmp_path: Path, from_file: bool) -> None:
+    """From a regular file the records of up to GROUP results share one write and one
+    fsync, each written before its output line is given; from a pipe every line is logged
+    before its answer (the caller may wait for it before sending the next case)."""
+    import io
+
+    import engine
+    from engine.decisionlog.batchlog import GROUP, BatchLogger
+
+    writes: list[int] = []
+
+    class Counting(LogWriter):
+        def write_prepared(self, batch: Any) -> Any:
+            writes.append(len(batch))
+            return super().write_prepared(batch)
+
+    cases = [{**json.loads(p.read_text()), "case_id": f"C-{k}"}
+             for k, p in enumerate(sorted((ROOT / "examples").glob("*.json")) * 25)]
+    data = "".join(json.dumps(c) + "\n" for c in cases).encode()
+    source = tmp_path / "cases.jsonl"
+    source.write_bytes(data)
+    writer = Counting(LogConfig(tmp_path / "log"))
+    logger = BatchLogger(writer, Masker("full"), "cases.jsonl")
+    store = engine.load(ROOT / "policies")
+    options = {"policy_version": None, "policy_id": None, "backend": "python",
+               "self_check": False}
+    given = 0
+    with (source.open("rb") if from_file else io.BytesIO(data)) as stream:
+        for _ in logger.run(store, stream, options):
+            given += 1
+            assert writer.head[0] >= given  # its record is in the log before the line
+    logger.close()
+    assert given == len(cases) == sum(writes)
+    expected = [GROUP, len(cases) - GROUP] if from_file else [1] * len(cases)
+    assert writes == expected
+    assert verify_log(tmp_path / "log").ok
+
+
 def test_evaluate_log_needs_batch(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "engine", "evaluate",
                           str(ROOT / "examples/08-laptops-german-university.json"),
