@@ -26,11 +26,12 @@ from engine.diff.bands import BandChange
 from engine.diff.behavioural import BehaviouralDiff, Breakdown, CaseChange, CaseKeys
 from engine.diff.corpus import Skipped
 from engine.diff.report import DiffReport, VersionInfo
-from engine.diff.report_markdown import code, escape, render_markdown
+from engine.diff.report_markdown import render_markdown
 from engine.diff.structural import ElementChange, FieldChange, Section, StructuralDiff
 from engine.explain import explanation, render_text, strip_controls
 from engine.fixtures import FAIL, RunOptions, RunReport, message_found, run
 from engine.fixtures.patterns import PatternError
+from engine.markdown import code, escape
 from engine.reporters import REPORTERS
 from tests.support import case, compiled
 from tests.test_fixtures_runner import DATA, demo_store, line_of

@@ -2,7 +2,7 @@
 
 Register text comes from other states: the terminal form strips control sequences, the
 Markdown form (for a pull request) escapes HTML, emphasis and links the way the policy diff
-does (engine/diff/report_markdown.py).
+does (engine/markdown.py).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from engine.diff.report_markdown import code, escape, table
 from engine.explain import strip_controls
+from engine.markdown import code, escape, table
 from engine.registers.compare import CHANGES, KINDS, FieldChange, RegistersDiff
 
 SIGNS = {"added": "+", "removed": "-", "changed": "~"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from engine.diff.report_markdown import cell as md_cell
-from engine.diff.report_markdown import escape
+from engine.markdown import cell as md_cell
+from engine.markdown import escape
 from engine.review.axes import BandAxis, CategoryAxis
 from engine.review.grid import (
     ADDED,

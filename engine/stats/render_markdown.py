@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.diff.report_markdown import code, escape, table
+from engine.markdown import code, escape, table
 from engine.stats.publish import SECONDARY_MARK, Report, Table, Value
 
 OUTCOME_TITLES = {"approve": "Approve", "approve_with_conditions": "Approve with conditions",
