@@ -28,11 +28,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
-from jsonschema import FormatChecker
 
-from engine.validity import ANNOTATIONS, Compiler, Predicate, Unsupported
+from engine.validity import ANNOTATIONS, Compiler, Predicate, Unsupported, is_date
 
-_ANNOTATIONS = ANNOTATIONS  # keywords that describe and do not constrain
 _BY_TYPE = {"string": {"minLength", "maxLength", "pattern", "format"},
             "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"},
             "array": {"items", "minItems", "maxItems", "uniqueItems"},
@@ -71,7 +69,7 @@ class StructCheck:
         except Exception:  # ValidationError; UnicodeEncodeError on a lone surrogate
             return False
         if not (all(_distinct(v) for p in self.unique for v in _at(data, p)) and all(
-                not isinstance(v, str) or _is_date(v) for p in self.dates for v in _at(data, p))):
+                not isinstance(v, str) or is_date(v) for p in self.dates for v in _at(data, p))):
             return False
         try:
             return all(check(v) for p, check in self.checks for v in _at(data, p))
@@ -134,7 +132,7 @@ class _Builder:
         if not isinstance(schema, dict):
             raise Unsupported(f"schema at {path}: {schema!r}")
         schema = _merged(schema, path)
-        unknown = set(schema) - _KNOWN - _ANNOTATIONS
+        unknown = set(schema) - _KNOWN - ANNOTATIONS
         if unknown:
             raise Unsupported(f"keyword(s) {sorted(unknown)} at {path}")
         if "enum" in schema:
@@ -238,7 +236,7 @@ def _merged(schema: dict[str, Any], path: Path) -> dict[str, Any]:
                                               "properties" in part):
             raise Unsupported(f"allOf part with additionalProperties at {path}")
         for key, value in part.items():
-            if key in _ANNOTATIONS:
+            if key in ANNOTATIONS:
                 continue
             if key in out and out[key] != value:
                 raise Unsupported(f"allOf repeats `{key}` at {path}")
@@ -251,7 +249,7 @@ def _enum(schema: dict[str, Any], path: Path) -> Any:
     types = schema.get("type", ["string", "null"])
     types = {types} if isinstance(types, str) else set(types)
     # a `type` beside the enum changes nothing when every value has one of its types
-    if set(schema) - _ANNOTATIONS - {"enum", "type"} or not values or not all(
+    if set(schema) - ANNOTATIONS - {"enum", "type"} or not values or not all(
             ("null" if v is None else "string") in types and (v is None or type(v) is str)
             for v in values):
         raise Unsupported(f"enum beside other keywords, or of non-strings, at {path}")
@@ -320,9 +318,3 @@ def _frozen(value: Any) -> Any:
         return ("array", tuple(_frozen(v) for v in value))
     return (type(value) is bool, value)
 
-
-_CHECKER = FormatChecker(["date"])  # the date check jsonschema applies
-
-
-def _is_date(text: str) -> bool:
-    return _CHECKER.conforms(text, "date")

@@ -44,6 +44,11 @@ _KEYWORDS = frozenset({"type", "enum", "const", "allOf", "anyOf", "oneOf", "not"
 _DATES = FormatChecker(["date"])  # the date check jsonschema applies
 
 
+def is_date(text: str) -> bool:
+    """`format: date` as jsonschema checks it."""
+    return _DATES.conforms(text, "date")
+
+
 def _is_number(x: Any) -> bool:
     return not isinstance(x, bool) and isinstance(x, numbers.Number)
 
@@ -242,7 +247,7 @@ def _string(schema: dict[str, Any]) -> Predicate:
             return False
         if search is not None and not search(x):
             return False
-        return fmt is None or _DATES.conforms(x, "date")
+        return fmt is None or is_date(x)
     return check
 
 

@@ -60,7 +60,7 @@ class GroupCommitter:
         self._closed = False
         self._busy = False  # the thread is writing or fsyncing: callers queue behind it
         # an fsync interval is kept while idle too: wake up that often
-        self._idle = writer.config.fsync_interval or None
+        self._interval = writer.config.fsync_interval or None
         self._thread = threading.Thread(target=self._run, name="echri-log-commit",
                                         daemon=True)
         self._thread.start()
@@ -79,7 +79,7 @@ class GroupCommitter:
                 raise
             except Exception as exc:  # a bug, not the disk: this request only
                 raise LogWriteError(0, f"decision log record not written: {exc!r}") from exc
-            if self._idle and not self._busy and not self._queue:
+            if self._interval and not self._busy and not self._queue:
                 _, [error] = self.writer.write_prepared([prepared])  # no fsync to wait for
                 if error is not None:
                     raise error
@@ -93,7 +93,7 @@ class GroupCommitter:
         while True:
             with self._cond:
                 if not self._queue and not self._closed:
-                    self._cond.wait(self._idle)
+                    self._cond.wait(self._interval)
                 batch, self._queue = self._queue, []
                 closed = self._closed
                 self._busy = bool(batch)
@@ -103,7 +103,7 @@ class GroupCommitter:
                     self._busy = False
             elif closed:
                 return  # closed and drained
-            elif self._idle:
+            elif self._interval:
                 self._sync_due()
 
     def _commit(self, batch: list[_Pending]) -> None:

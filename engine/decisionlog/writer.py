@@ -168,35 +168,28 @@ class LogWriter:
         """Write prepared records in order: (the ticket `sync` needs, per record None or
         the error that kept it off the disk)."""
         with self._io:
-            outcomes: list[LogWriteError | None] = []
-            group: list[Prepared] = []
-            for k, prepared in enumerate(batch):
-                if prepared.epoch != self._epoch:
-                    outcomes.append(LogWriteError(0, "decision log record not written: it "
-                                                  "was chained after a failed write"))
-                    continue
-                day = str(prepared.full.get("time", ""))[:10]
-                try:
+            outcomes: list[LogWriteError | None] = []  # of the records settled so far
+            group: list[Prepared] = []  # written next, with one `os.write`
+            try:
+                for prepared in batch:
+                    if prepared.epoch != self._epoch:
+                        outcomes.append(LogWriteError(0, "decision log record not written: "
+                                                      "it was chained after a failed write"))
+                        continue
+                    day = str(prepared.full.get("time", ""))[:10]
                     if self._needs_new_file(len(prepared.line), day):
                         self._flush(group)
-                        outcomes.extend([None] * len(group))
+                        outcomes += [None] * len(group)
                         group = []
                         self._open_next(day)
-                except OSError as exc:
-                    failed = exc if isinstance(exc, LogWriteError) else \
-                        LogWriteError(exc.errno, f"decision log write failed: {exc.strerror}")
-                    self._rewind()
-                    outcomes.extend([failed] * (len(batch) - k + len(group)))
-                    return self._written, outcomes
-                group.append(prepared)
-            try:
+                    group.append(prepared)
                 self._flush(group)
-            except LogWriteError as exc:
+            except OSError as exc:  # this record and every one after it fail
+                failed = exc if isinstance(exc, LogWriteError) else \
+                    LogWriteError(exc.errno, f"decision log write failed: {exc.strerror}")
                 self._rewind()
-                outcomes.extend([exc] * len(group))
-                return self._written, outcomes
-            outcomes.extend([None] * len(group))
-            return self._written, outcomes
+                return self._written, outcomes + [failed] * (len(batch) - len(outcomes))
+            return self._written, outcomes + [None] * len(group)
 
     def _flush(self, group: list[Prepared]) -> None:
         if not group:

@@ -100,20 +100,16 @@ async def write_log(state: ServiceState, decided: Decided) -> None:
 
 async def write_logs(state: ServiceState, decided: list[Decided]) -> None:
     """`write_log` for several decisions at once (a batch): one wait, shared fsyncs."""
-    writer, committer = state.writer, state.committer
+    committer = state.committer  # there is one whenever there is a decision log
     records = [d.record for d in decided if d.record is not None]
-    if not records or writer is None:
+    if not records or committer is None:
         return
     try:
-        if committer is not None:
-            outcomes = await asyncio.gather(*[committer.submit(r) for r in records],
-                                            return_exceptions=True)
-            failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
-            if failed is not None:
-                raise failed
-        else:
-            for record in records:
-                writer.append(record)
+        outcomes = await asyncio.gather(*[committer.submit(r) for r in records],
+                                        return_exceptions=True)
+        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failed is not None:
+            raise failed
     except OSError as exc:
         raise Problem("decision-log-unavailable", f"decision log: {exc}") from None
     LOG_RECORDS.inc(len(records))

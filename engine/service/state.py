@@ -146,8 +146,6 @@ class ServiceState:
     def close(self) -> None:
         if self.committer is not None:
             self.committer.close()  # commits what is queued, closes the writer
-        elif self.writer is not None:
-            self.writer.close()
         READY.set(0)
 
 
