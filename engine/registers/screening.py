@@ -117,13 +117,8 @@ def _tokens(key: str) -> set[str]:
     return out
 
 
-# keys (`name_keys`), their words sorted (ratio on them = token_sort_ratio), and the words
-# that block candidates (two letters or more): what screening needs of a party's name
-Parts = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-
-
 class Query(NamedTuple):
-    """What screening needs of a party's name (`Parts`, named)."""
+    """What screening needs of a party's name."""
 
     keys: tuple[str, ...]  # `name_keys`
     sorted_keys: tuple[str, ...]  # their words sorted (ratio on them = token_sort_ratio)
@@ -131,24 +126,20 @@ class Query(NamedTuple):
 
 
 def query(name: str) -> Query:
-    """The `Query` of a name."""
-    return Query(*_parts(name))
-
-
-def _parts(name: str) -> Parts:
+    """The `Query` of a name (not cached: `Index.hits` keeps results by name)."""
     if name.isascii():  # one key (as `name_keys`)
         words = name.encode().translate(_FOLD).decode().split()
         if _SPECIAL.isdisjoint(words):  # nothing to join or drop (the usual case)
             if not words:
-                return (), (), ()
-            return (" ".join(words),), (" ".join(sorted(words)),), tuple(words)
+                return Query((), (), ())
+            return Query((" ".join(words),), (" ".join(sorted(words)),), tuple(words))
         words = _joined(words)
-        return ((" ".join(words),), (" ".join(sorted(words)),),
-                tuple(w for w in words if len(w) >= 2))
+        return Query((" ".join(words),), (" ".join(sorted(words)),),
+                     tuple(w for w in words if len(w) >= 2))
     keys = name_keys(name)
     split = [k.split() for k in keys]
-    return (keys, tuple(" ".join(sorted(ws)) for ws in split),
-            tuple(w for ws in split for w in ws if len(w) >= 2))
+    return Query(keys, tuple(" ".join(sorted(ws)) for ws in split),
+                 tuple(w for ws in split for w in ws if len(w) >= 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +213,7 @@ class Index:
         if found is None:
             if len(cached) >= HITS_CACHED:
                 cached.clear()
-            q = _parts(name)
+            q = query(name)
             best = _best(self, q, cutoff) if q[0] else None
             found = cached[name] = tuple(sorted(best.items())) if best else ()
         return found
@@ -322,7 +313,7 @@ def _screen_party(idx: Index, s: Settings, role: str, name: str,
     return found
 
 
-def _best(idx: Index, q: Parts, cutoff: float) -> dict[int, tuple[float, str, str]]:
+def _best(idx: Index, q: Query, cutoff: float) -> dict[int, tuple[float, str, str]]:
     """(score, name key, entry key) of the best key of every target scoring `cutoff` or
     more; on a tie, the first spelling of the name, then the first key of the target (what
     one call over the sorted union of the tokens' keys kept first: the rule, not an order)."""
