@@ -251,3 +251,19 @@ def test_bad_decision_log_options_stop_serve_before_it_starts(tmp_path: Path) ->
                           str(tmp_path), "--port", "1"], cwd=ROOT, capture_output=True,
                          env={"PATH": "/usr/bin"}, check=False, timeout=60)
     assert run.returncode == 2 and b"needs a key" in run.stderr
+
+
+def test_a_service_without_a_decision_log_needs_no_masking_key(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the masker is the decision log's: without --log-dir no key is asked for (a worker
+    # process asked for one and died with a traceback when serve had not checked it)
+    from engine.service.config import ServiceConfig
+    from engine.service.state import ServiceState
+
+    monkeypatch.delenv("ECHRI_LOG_KEY", raising=False)
+    state = ServiceState(ServiceConfig(policy_dir=str(ROOT / "policies")))
+    state.start()
+    try:
+        assert state.ready and state.masker is None and state.committer is None
+    finally:
+        state.close()

@@ -108,7 +108,8 @@ class ServiceState:
 
         Call it on the thread that will decide (the event loop's).
         """
-        self.masker = make_config_masker(self.config)
+        # the masker is the log's: no log, no key needed
+        self.masker = make_config_masker(self.config) if self.config.log_dir else None
         store, source = load_policies(self.config)
         self_test(store, self.config.backend)
         self.store, self.source, self.loaded_at = store, source, utc_now()
