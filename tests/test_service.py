@@ -216,6 +216,32 @@ def test_request_ids_are_echoed_or_made(server: Server) -> None:
     assert UUID7.match(made.headers["x-request-id"])
 
 
+def test_a_connection_is_closed_after_its_keepalive_requests(server: Server) -> None:
+    # --keepalive-requests (100 by default): the response that reaches it says
+    # `connection: close` and the client carries on over a new connection
+    with server.client() as client:
+        answers = [client.get("/healthz") for _ in range(101)]
+    closes = [k for k, r in enumerate(answers) if r.headers.get("connection") == "close"]
+    assert all(r.status_code == 200 for r in answers)
+    assert closes and closes[0] <= 99  # earlier when the port carried a connection before
+
+
+def test_connection_counts_close_every_limit_th_request_per_connection() -> None:
+    from engine.service.app import ConnectionCounts
+
+    counts = ConnectionCounts(3)
+    a = {"client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8181)}
+    b = {"client": ("127.0.0.1", 5001), "server": ("127.0.0.1", 8181)}
+    assert [counts.last_request(a) for _ in range(7)] == [False, False, True] * 2 + [False]
+    assert [counts.last_request(b) for _ in range(3)] == [False, False, True]
+    assert not ConnectionCounts(0).last_request(a)  # 0: no limit
+    assert not counts.last_request({"client": None})  # no address (a unix socket)
+    counts.CONNECTIONS = 2  # a full table is cleared, never grown without bound
+    for port in range(10):
+        counts.last_request({"client": ("127.0.0.1", port), "server": None})
+    assert len(counts.counts) <= 2
+
+
 def test_the_service_logs_every_decision_masked_and_chained(server: Server) -> None:
     case = {**EXAMPLE, "case_id": "LOG-1", "intermediaries": [{"name": "Jan Novak"}]}
     with server.client() as client:

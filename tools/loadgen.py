@@ -38,12 +38,15 @@ sys.path.insert(0, str(ROOT))
 
 from tests._server import running  # noqa: E402  (the test helper starts the real server)
 
+_TASKS: set[asyncio.Task[None]] = set()  # reconnections under way (kept referenced)
+
 
 @dataclass
 class Result:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     late: int = 0
+    reconnects: int = 0  # connections the server closed and the pool replaced
     elapsed: float = 0.0  # first scheduled send to last response
     client_cpu: float = 0.0  # CPU seconds this generator used (it shares the machine)
 
@@ -65,6 +68,7 @@ class Connection(asyncio.Protocol):
         self.pool, self.buffer = pool, b""
         self.transport: asyncio.Transport | None = None
         self.scheduled, self.busy = 0.0, False
+        self.closing = False  # the last response said `connection: close`
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -87,6 +91,7 @@ class Connection(asyncio.Protocol):
         if len(self.buffer) < end + 4 + length:
             return
         status, self.busy = int(head[9:12]), False
+        self.closing = b"\r\nconnection: close" in head.lower()
         self.pool.done(self, status != 200, time.perf_counter() - self.scheduled)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -94,10 +99,14 @@ class Connection(asyncio.Protocol):
 
 
 class Pool:
-    """Free connections and the requests that found none (sent as soon as one is free)."""
+    """Free connections and the requests that found none (sent as soon as one is free).
 
-    def __init__(self, requests: list[bytes], result: Result):
+    A connection the server closes (`connection: close`, e.g. `serve --keepalive-requests`)
+    is replaced by a new one, as client pools do."""
+
+    def __init__(self, requests: list[bytes], result: Result, host: str, port: int):
         self.requests, self.result = requests, result
+        self.host, self.port = host, port
         self.free: list[Connection] = []
         self.waiting: collections.deque[tuple[int, float]] = collections.deque()
         self.outstanding = self.alive = 0
@@ -116,12 +125,23 @@ class Pool:
         self.result.errors += error
         self.result.latencies.append(latency)
         self.outstanding -= 1
+        if not conn.closing:
+            self.give(conn)
+        self.check_finished()
+
+    def give(self, conn: Connection) -> None:
+        """A connection free for the next request."""
         if self.waiting:
             k, scheduled = self.waiting.popleft()
             conn.send(self.requests[k % len(self.requests)], scheduled)
         else:
             self.free.append(conn)
-        self.check_finished()
+
+    async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        _, conn = await loop.create_connection(lambda: Connection(self), self.host, self.port)
+        self.alive += 1
+        self.give(conn)
 
     def check_finished(self) -> None:
         if self.all_sent and not self.outstanding and not self.finished.done():
@@ -135,6 +155,12 @@ class Pool:
             self.free.remove(conn)
         elif conn.busy:
             self._fail(conn.scheduled)
+        if conn.closing and not conn.busy:  # closed by the server as announced: replace it
+            self.result.reconnects += 1
+            task = asyncio.get_running_loop().create_task(self.connect())
+            _TASKS.add(task)
+            task.add_done_callback(_TASKS.discard)
+            return
         if not self.alive:
             while self.waiting:
                 self._fail(self.waiting.popleft()[1])
@@ -150,13 +176,10 @@ async def run_rate(url: str, bodies: list[bytes], rate: float, seconds: float,
                    connections: int) -> Result:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    loop = asyncio.get_running_loop()
     result = Result()
-    pool = Pool([_request(f"{host}:{port}", b) for b in bodies], result)
+    pool = Pool([_request(f"{host}:{port}", b) for b in bodies], result, host, port)
     for _ in range(connections):
-        _, conn = await loop.create_connection(lambda: Connection(pool), host, port)
-        pool.free.append(conn)
-        pool.alive += 1
+        await pool.connect()
     total = int(rate * seconds)
     cpu = time.process_time()
     start = time.perf_counter() + 0.2
@@ -190,7 +213,7 @@ def report(rate: float, r: Result) -> str:
     return (f"{rate:>7.0f} req/s  sent {len(ms):>6}  achieved {achieved:>7.1f}/s  "
             f"p50 {_quantile(ms, 0.5):7.2f} ms  p99 {_quantile(ms, 0.99):7.2f} ms  "
             f"max {max(ms, default=float('nan')):8.2f} ms  mean {statistics.fmean(ms):7.2f} ms  "
-            f"errors {r.errors}  late {r.late}  "
+            f"errors {r.errors}  late {r.late}  reconnects {r.reconnects}  "
             f"client cpu {r.client_cpu * 1000 / max(1, len(ms)):.2f} ms/req")
 
 

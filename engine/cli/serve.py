@@ -13,6 +13,7 @@ import click
 from engine.api import DEFAULT_BACKEND
 from engine.cli.log import check_log_options, log_options
 from engine.service.config import (
+    DEFAULT_KEEPALIVE_REQUESTS,
     DEFAULT_MAX_BATCH_ITEMS,
     DEFAULT_MAX_BODY,
     ENV_CONFIG,
@@ -94,6 +95,10 @@ def _check_bundle(bundle: Path | None, verify_key: Path | None) -> tuple[Path, P
 @click.option("--worker-start-timeout", type=click.IntRange(1, 3600), default=60,
               show_default=True, help="Seconds a new worker may take to load and self-test "
               "the policies before a SIGHUP replacement gives up and keeps the old one.")
+@click.option("--keepalive-requests", type=click.IntRange(0, 1_000_000),
+              default=DEFAULT_KEEPALIVE_REQUESTS, show_default=True,
+              help="Requests a connection carries before the server closes it (0: no "
+              "limit); the client reconnects, which spreads connections over the workers.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
@@ -103,7 +108,7 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
           token_file: str | None, admin_token_file: str | None, bundle: Path | None,
           verify_key: Path | None, registers_dir: Path | None, ssl_certfile: str | None,
           ssl_keyfile: str | None, ssl_ca_certs: str | None, ssl_cert_reqs: int,
-          worker_start_timeout: int, log_level: str) -> None:
+          worker_start_timeout: int, keepalive_requests: int, log_level: str) -> None:
     """Serve decisions over HTTP (POST /v1/decisions; docs at GET /openapi.json).
 
     With --bundle FILE --verify-key KEY the policies come from a signed bundle, verified at
@@ -135,7 +140,8 @@ def serve(host: str, port: int, workers: int, policy_dir: Path, backend: str,
         max_batch_items=max_batch_items, token_file=token_file,
         admin_token_file=admin_token_file, bundle=str(bundle) if bundle else None,
         verify_key=str(verify_key) if verify_key else None,
-        registers=str(registers_dir.resolve()) if registers_dir else None, workers=workers)
+        registers=str(registers_dir.resolve()) if registers_dir else None, workers=workers,
+        keepalive_requests=keepalive_requests)
     if registers_dir is not None:  # a bad set is exit 2 here, not failing workers
         from engine.cli.notices import load_or_exit
 

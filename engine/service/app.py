@@ -262,13 +262,15 @@ def _route_name(path: str) -> str:
 
 
 class RequestContext:
-    """Request id (X-Request-ID given or a new UUIDv7), access log line, metrics.
+    """Request id (X-Request-ID given or a new UUIDv7), access log line, metrics, and
+    `connection: close` on the `keepalive_requests`-th response of a connection.
 
     A plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request).
     """
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, keepalive_requests: int = 0):
         self.app = app
+        self.served = ConnectionCounts(keepalive_requests)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -279,12 +281,15 @@ class RequestContext:
         rid = given if _REQUEST_ID.fullmatch(given) else str(uuid7())
         scope.setdefault("state", {})["request_id"] = rid
         started, status = time.perf_counter(), [500]
+        last = self.served.last_request(scope)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = [*message.get("headers", ()),
-                                      (b"x-request-id", rid.encode("latin-1"))]
+                extra = [(b"x-request-id", rid.encode("latin-1"))]
+                if last:
+                    extra.append((b"connection", b"close"))
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         try:
@@ -297,6 +302,36 @@ class RequestContext:
             LATENCY.labels(route).observe(elapsed)
             access.info("%s %s %s %d %.2fms", rid, scope.get("method"), printable(path),
                         status[0], elapsed * 1000)
+
+
+class ConnectionCounts:
+    """Requests served per open connection, by its (client, server) addresses, which no
+    two open connections share (ASGI gives a request no handle on its connection).
+
+    A connection that the client closes before its limit leaves its count behind: the
+    table is cleared when it holds `CONNECTIONS` of them, which at worst lets a few
+    connections carry up to twice the limit."""
+
+    CONNECTIONS = 4096
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.counts: dict[tuple[Any, Any], int] = {}
+
+    def last_request(self, scope: Scope) -> bool:
+        """Count this request; True when it is its connection's last (0: no limit)."""
+        client = scope.get("client")
+        if not self.limit or client is None:
+            return False
+        key = (tuple(client), tuple(scope.get("server") or ()))
+        served = self.counts.get(key, 0) + 1
+        if served < self.limit:
+            if len(self.counts) >= self.CONNECTIONS and key not in self.counts:
+                self.counts.clear()
+            self.counts[key] = served
+            return False
+        self.counts.pop(key, None)
+        return True
 
 
 def _install_sighup(state: ServiceState) -> None:
@@ -329,7 +364,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
             state.close()
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,
-                    middleware=[Middleware(RequestContext)],
+                    middleware=[Middleware(RequestContext,
+                                           keepalive_requests=cfg.keepalive_requests)],
                     exception_handlers={Problem: problem_handler, HTTPException: http_handler,
                                         Exception: internal_handler})
     app.state.echri = state

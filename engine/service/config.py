@@ -14,6 +14,13 @@ ENV_CONFIG = "ECHRI_SERVICE_CONFIG"
 DEFAULT_MAX_BODY = 1024 * 1024  # bytes of one request body (a case, or a batch)
 DEFAULT_MAX_BATCH_BODY = 16 * 1024 * 1024
 DEFAULT_MAX_BATCH_ITEMS = 1000
+# requests a connection carries before the response says `connection: close` (nginx's
+# keepalive_requests): workers share one listening socket, a connection stays with the
+# worker that accepted it, and a client pool reuses the same few connections, so without a
+# limit one worker could carry most of the load while another idles (measured: 85 % of
+# the requests of a run on one of two workers); a client that reconnects is accepted by
+# whichever worker gets to it first, usually the less busy one
+DEFAULT_KEEPALIVE_REQUESTS = 100
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class ServiceConfig:
     verify_key: str | None = None  # its Ed25519 public key (PEM), required with bundle
     registers: str | None = None  # register set to screen parties against (engine/registers/)
     workers: int = 1  # worker processes; above 1 uvicorn's supervisor is the parent process
+    keepalive_requests: int = DEFAULT_KEEPALIVE_REQUESTS  # per connection; 0: no limit
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
