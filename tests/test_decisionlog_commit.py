@@ -165,28 +165,55 @@ def test_with_an_fsync_interval_an_idle_log_is_written_by_the_caller_and_a_busy_
         tmp_path: Path) -> None:
     import threading
 
-    release, syncing = threading.Event(), threading.Event()
+    release, syncing, armed = threading.Event(), threading.Event(), threading.Event()
 
     class SlowSync(LogWriter):
         def _group_sync(self, ticket: int) -> None:
-            syncing.set()
-            release.wait(5)
+            if armed.is_set():
+                syncing.set()
+                release.wait(5)
             super()._group_sync(ticket)
 
     writer = SlowSync(LogConfig(tmp_path, fsync_interval=0.01))
+    opening = writer.append(_record(0))  # the file is open (opening one is the thread's)
+    armed.set()
     committer = GroupCommitter(writer)
 
     async def main() -> list[dict[str, Any]]:
-        first = await committer.submit(_record(0))  # idle: written at once, by the caller
-        assert committer.batches == 0 and writer.head[0] == 1
+        first = await committer.submit(_record(1))  # idle: written at once, by the caller
+        assert committer.batches == 0 and writer.head[0] == 2
         assert await asyncio.to_thread(syncing.wait, 5)  # the interval's fsync is running
-        pending = [committer.submit(_record(k)) for k in (1, 2)]
+        pending = [committer.submit(_record(k)) for k in (2, 3)]
         await asyncio.sleep(0.05)
-        assert writer.head[0] == 1 and not any(f.done() for f in pending)  # queued
+        assert writer.head[0] == 2 and not any(f.done() for f in pending)  # queued
         release.set()
-        return [first, *await asyncio.gather(*pending)]
+        return [opening, first, *await asyncio.gather(*pending)]
 
     records = asyncio.run(main())
     committer.close()
-    assert [r["seq"] for r in records] == [1, 2, 3]
-    assert verify_log(tmp_path).ok and verify_log(tmp_path).records == 3
+    assert [r["seq"] for r in records] == [1, 2, 3, 4]
+    assert verify_log(tmp_path).ok and verify_log(tmp_path).records == 4
+
+
+def test_with_an_fsync_interval_a_rotation_is_left_to_the_log_thread(tmp_path: Path) -> None:
+    # opening a file fsyncs the one it closes and the directory: never on the caller's
+    # (the event loop's) thread, where it would hold up every request
+    line = len(LogWriter(LogConfig(tmp_path / "probe")).prepare(_record(0)).line)
+    writer = LogWriter(LogConfig(tmp_path, fsync_interval=60, rotate_bytes=2 * line + 10))
+    committer = GroupCommitter(writer)
+    callers: list[bool] = []
+
+    async def main() -> None:
+        for k in range(6):
+            future = committer.submit(_record(k))
+            callers.append(future.done())  # done on return: the caller wrote it
+            await future
+
+    asyncio.run(main())
+    committer.close()
+    files = sorted(tmp_path.glob("decisions-*.jsonl"))
+    assert len(files) == 3 and committer.batches >= 3  # two records a file
+    # each file's first record went to the log thread (the second one too when it found
+    # the thread not yet idle again)
+    assert callers[0::2] == [False] * 3
+    assert verify_log(tmp_path).ok and verify_log(tmp_path).records == 6

@@ -13,7 +13,9 @@ futures (one hand-over to each loop per batch), so each decision is acknowledged
 the fsync that covers its record and concurrent requests share one fsync. With an fsync
 interval it resolves them once written, and fsyncs when the interval is due (also when
 idle); a record that finds the thread idle (no fsync running, nothing queued) is written
-by the caller at once, which spares a quiet service two thread hand-overs per request.
+by the caller at once, which spares a quiet service two thread hand-overs per request,
+unless it opens a file (the stream's first, or a rotation: both fsync, and on the loop
+thread each stalled every request, 20-90 ms on the 2-core VM).
 
 The thread itself only does I/O: a thread that needs the GIL waits for the loop to let go
 of it (up to the 5 ms switch interval while the loop decides), so the old log
@@ -79,7 +81,8 @@ class GroupCommitter:
                 raise
             except Exception as exc:  # a bug, not the disk: this request only
                 raise LogWriteError(0, f"decision log record not written: {exc!r}") from exc
-            if self._interval and not self._busy and not self._queue:
+            if self._interval and not self._busy and not self._queue \
+                    and not self.writer.opens_file(prepared):
                 _, [error] = self.writer.write_prepared([prepared])  # no fsync to wait for
                 if error is not None:
                     raise error

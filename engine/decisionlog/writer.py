@@ -125,6 +125,11 @@ class LogWriter:
         return self._fd < 0 or (c.rotate_daily and day != self._day) or \
             bool(c.rotate_bytes and self._size and self._size + size > c.rotate_bytes)
 
+    def opens_file(self, prepared: Prepared) -> bool:
+        """Whether writing `prepared` next opens a file (the stream's first, or a rotation),
+        which fsyncs the file it closes and the directory: work for the log thread."""
+        return self._needs_new_file(len(prepared.line), str(prepared.full.get("time", ""))[:10])
+
     def _write(self, data: bytes) -> None:
         start = self._size
         try:
@@ -176,12 +181,11 @@ class LogWriter:
                         outcomes.append(LogWriteError(0, "decision log record not written: "
                                                       "it was chained after a failed write"))
                         continue
-                    day = str(prepared.full.get("time", ""))[:10]
-                    if self._needs_new_file(len(prepared.line), day):
+                    if self.opens_file(prepared):
                         self._flush(group)
                         outcomes += [None] * len(group)
                         group = []
-                        self._open_next(day)
+                        self._open_next(str(prepared.full.get("time", ""))[:10])
                     group.append(prepared)
                 self._flush(group)
             except OSError as exc:  # this record and every one after it fail
