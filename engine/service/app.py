@@ -30,6 +30,7 @@ from engine.service import decisions as dec
 from engine.service.auth import check_bearer, read_tokens
 from engine.service.config import ServiceConfig, from_environment
 from engine.service.decisions import Decided
+from engine.service.fastpath import DecisionRoute
 from engine.service.metrics import ERRORS, LATENCY, READY, REQUESTS, exposition
 from engine.service.openapi import openapi_document
 from engine.service.problems import Problem
@@ -365,7 +366,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,
                     middleware=[Middleware(RequestContext,
-                                           keepalive_requests=cfg.keepalive_requests)],
+                                           keepalive_requests=cfg.keepalive_requests),
+                                Middleware(DecisionRoute, state=state)],
                     exception_handlers={Problem: problem_handler, HTTPException: http_handler,
                                         Exception: internal_handler})
     app.state.echri = state
