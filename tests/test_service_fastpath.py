@@ -156,3 +156,33 @@ def test_a_bug_in_the_route_is_a_logged_internal_problem_not_a_traceback(
     assert status == 500 and (b"content-type", b"application/problem+json") in headers
     assert problem["code"] == "internal" and "RuntimeError" in problem["detail"]
     assert "internal error on POST /v1/decisions" in caplog.text
+
+
+def test_a_decision_that_cannot_be_logged_is_not_given(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # the log is the audit trail: no record on disk, no decision (503), on both routes
+    from engine.decisionlog.writer import LogWriteError, LogWriter
+
+    monkeypatch.setenv("ECHRI_LOG_KEY", "test-key")
+    apps = []
+    for fast in (True, False):
+        app = create_app(ServiceConfig(policy_dir=str(ROOT / "policies"),
+                                       log_dir=str(tmp_path / f"log-{fast}"), log_fsync="1"))
+        if not fast:
+            app.user_middleware = [m for m in app.user_middleware
+                                   if m.cls.__name__ != "DecisionRoute"]
+        app.state.echri.start()
+        apps.append(app)
+
+    def full(self: LogWriter, batch: Any) -> Any:
+        raise LogWriteError(28, "decision log write failed: No space left on device")
+
+    monkeypatch.setattr(LogWriter, "write_prepared", full)
+    try:
+        got = [asyncio.run(_call(app, "POST", JSON, [_json(EXAMPLE)], b"")) for app in apps]
+    finally:
+        for app in apps:
+            app.state.echri.close()
+    assert got[0] == got[1]
+    status, _, body = got[0]
+    assert status == 503 and json.loads(body)["code"] == "decision-log-unavailable"

@@ -105,11 +105,14 @@ async def write_logs(state: ServiceState, decided: list[Decided]) -> None:
     if not records or committer is None:
         return
     try:
-        outcomes = await asyncio.gather(*[committer.submit(r) for r in records],
-                                        return_exceptions=True)
-        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
-        if failed is not None:
-            raise failed
+        if len(records) == 1:  # one request: a future written at once is awaited without a
+            await committer.submit(records[0])  # loop iteration, which gather would take
+        else:
+            outcomes = await asyncio.gather(*[committer.submit(r) for r in records],
+                                            return_exceptions=True)
+            failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if failed is not None:
+                raise failed
     except OSError as exc:
         raise Problem("decision-log-unavailable", f"decision log: {exc}") from None
     LOG_RECORDS.inc(len(records))
