@@ -2,7 +2,7 @@
 
 A fact has a type (which operators apply), a scope (`case` facts are the same for every
 item of a case; a rule that names an `item` fact is evaluated once per item) and, for ids,
-the policy vocabulary its values come from. Normalisation (engine/cases.py) produces exactly
+the policy vocabulary its values come from. Normalisation (engine/cases/) produces exactly
 these facts; both backends and the validator read this table, so a new fact is added here
 and nowhere else.
 """

@@ -146,7 +146,7 @@ def test_an_invalid_file_is_refused(name: str, kind: str, doc: Document,
 
 
 def test_the_case_contract_needs_no_predicate() -> None:
-    """The hot path's check of a case stays msgspec alone, bounded (engine/cases.py)."""
+    """The hot path's check of a case stays msgspec alone, bounded (engine/cases/contract.py)."""
     check = struct_check("case")
     assert check is not None and check.checks == () and check.bounded
 

@@ -342,7 +342,7 @@ def _roles(c: Any, i: Any, cp: CompiledPolicy) -> bool:
     return any(get(e, "role") in roles for e in c.get("intermediaries") or ())
 
 
-# A raw-case reading of "this required fact is present", independent of engine/cases.py.
+# A raw-case reading of "this required fact is present", independent of engine/cases/.
 PRESENT: dict[str, Callable[[Any, Any, CompiledPolicy], bool]] = {
     "end_user.type": _known_value("end_user_types"),
     "end_user.government": _known_value("end_user_types"),

@@ -21,7 +21,7 @@ any set of the contract's catch-all grounds (data/catch_all/grounds.csv).
 
 Consignee j and intermediary j (0-based) are the variables `con`, `int`, `role` for j = 0,
 and `con<j>`, `int<j>`, `role<j>` after; party j is there only if party j-1 is, and their
-countries are in table order (`con<j-1>` ≤ `con<j>`): every fact of engine/cases.py is the
+countries are in table order (`con<j-1>` ≤ `con<j>`): every fact of engine/cases/ is the
 same for any order of the parties of a list (counts, set unions, a match of any party), so
 these constraints only remove permutations of the same case. With k = 1 the variables and
 constraints are exactly those of the one-party space.
@@ -82,7 +82,7 @@ class Inputs:
         self.cons = ("con", *(f"con{j}" for j in extra))  # consignee j's country
         self.ints = ("int", *(f"int{j}" for j in extra))  # intermediary j's country
         self.role_vars = ("role", *(f"role{j}" for j in extra))  # intermediary j's role
-        # every named party: variable → role (engine/cases.py `profiles`, in that order)
+        # every named party: variable → role (engine/cases/normalize.py `profiles`, in that order)
         self.named = {"eu": NAMED["eu"], **{x: NAMED["con"] for x in self.cons},
                       **{x: NAMED["int"] for x in self.ints}, "pur": NAMED["pur"],
                       "prev": NAMED["prev"]}

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class PythonBackend:
     """Evaluates case rules on the case facts once, item rules on each item view's facts.
 
-    An item has one view per candidate category (engine/cases.py); a case rule's hits are the
+    An item has one view per candidate category (engine/cases/); a case rule's hits are the
     item ids (= the keys of the primary views).
     """
 

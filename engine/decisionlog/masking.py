@@ -8,7 +8,7 @@ value of an object): `/intermediaries/*/name`. Modes:
 - `full`: a present string becomes `[masked]` (not linkable);
 - `none`: nothing is masked.
 
-Only text that counts as present (engine/cases.py: something visible is left) is masked,
+Only text that counts as present (engine/cases/text.py: something visible is left) is masked,
 and a masked value stays present, so a masked case is decided exactly like the original:
 names are tested with `exists`, and matched against the entries of implicated_parties.yaml,
 so a name that is one of those entries' names or aliases (`keep`: the names of public,

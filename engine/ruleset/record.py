@@ -24,7 +24,7 @@ class Flattener:
     text of `json.dumps(flatten(facts), separators=(",", ":"))` without building the dict:
     it is a function generated for the scope (engine/ruleset/encoder.py, its source in
     `source`) that joins precomputed fragments. Values must have the Python type of their
-    fact (engine/cases.py guarantees it); anything else raises TypeError, so the engine's
+    fact (engine/cases/ guarantees it); anything else raises TypeError, so the engine's
     string/number coercions can never decide a case.
     """
 

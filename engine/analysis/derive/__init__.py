@@ -1,7 +1,7 @@
 """The facts of one compiled version as expressions of the shared case inputs.
 
 engine/analysis/inputs.py holds the variables; here every fact of engine/facts.py is derived
-from them with the version's compiled tables, as engine/cases.py normalises a case. One
+from them with the version's compiled tables, as engine/cases/ normalises a case. One
 module per scope:
 - version.py `Derived`: choices among destination codes and vocabularies as this version
   sees them (known, unknown, band, factors), the unknown-id finding, and the world;

@@ -1,185 +1,44 @@
-"""Check a licence case against the case contract and turn it into facts.
+"""A contract-valid case → the facts of one compiled policy version (engine/facts.py).
 
-Two kinds of problems, kept apart on purpose:
-- *input errors* (`CaseError`): the case does not follow `schemas/case.schema.json` (wrong
-  structure or types, unknown keys, duplicate item ids). No decision is made (exit 2).
-- *unknown ids*: well-formed values that are not in the policy's vocabularies (a misspelt
-  flag, an unlisted destination). They become an `unknown-id` finding, the value is treated as
-  missing, and the decision fails closed.
-
-The facts produced are exactly those of engine/facts.py, with Python types the backends rely
-on (str, bool, int/float rounded to 2 decimals, frozenset), so type coercion inside
-durable-rules can never decide a case.
+The facts have the Python types the backends rely on (str, bool, int/float rounded to 2
+decimals, frozenset), so type coercion inside durable-rules can never decide a case.
+Unknown ids (well-formed values outside the version's vocabularies) are collected, not
+raised: they become an `unknown-id` finding and the value counts as missing.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine import implicated, sanctions
+from engine.cases.model import (
+    Classification,
+    CompiledDataError,
+    ItemFacts,
+    NormalizedCase,
+    Party,
+    UnknownId,
+)
+from engine.cases.text import (
+    MEMO_LIMIT,
+    control_entry,
+    entry_kind,
+    memo_suggest,
+    unique,
+    visible_text,
+)
 from engine.compiler import derive_band, destination_problem
-from engine.diagnostics import Diagnostic, DiagnosticError, suggest
+from engine.diagnostics import suggest
 from engine.implicated import Match as ImplicatedMatch
 from engine.memo import ByIdentity
-from engine.model import CONTROL_ENTRY, ENTRY_KINDS, UNKNOWN_BAND, canonical_entry, entry_regime
+from engine.model import UNKNOWN_BAND
 from engine.registers import consult
-from engine.schemas import check_data, is_valid_fast, scan, struct_check
-from engine.structs import encodes_as_utf8
 
 if TYPE_CHECKING:
     from engine.compiler import CompiledPolicy, DestinationInfo
     from engine.registers.model import RegisterSet
-
-
-# Separates an item id from a view number in view keys; the case contract bans control
-# characters in ids, so a key can never equal another item's id.
-VIEW_SEP = "\x1f"
-
-
-class CompiledDataError(RuntimeError):
-    """The compiled tables of a version break an invariant (a bug or corruption)."""
-
-
-class CaseError(DiagnosticError):
-    """The case breaks the input contract; every problem is listed with its JSON path."""
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownId:
-    field: str
-    value: str
-    help: str | None
-    items: tuple[str, ...] = ()
-
-
-class Classification(NamedTuple):  # a tuple: built per item, dataclass init costs more
-    categories: tuple[str, ...]  # every candidate category, most severe first
-    conflict: str | None  # the declared category when the control entries map elsewhere
-    mapped: frozenset[str]  # mapped control-entry prefixes (the `item.control_entries` fact)
-    given: tuple[str, ...]  # well-formed entries as given, canonical form
-    unmapped: tuple[str, ...]  # well-formed entries the policy does not map
-
-
-@dataclass(frozen=True, slots=True)
-class ItemFacts:
-    id: str
-    facts: dict[str, Any]  # case facts + item facts of the primary view
-    category: str | None  # primary (most severe) candidate; None when unclassified
-    categories: tuple[str, ...] = ()  # every candidate category, most severe first
-    views: tuple[dict[str, Any], ...] = ()  # the facts under each candidate category
-    given_entries: tuple[str, ...] = ()
-    unmapped_entries: tuple[str, ...] = ()
-    conflict: str | None = None
-    catch_all: tuple[str, ...] = ()  # catch-all grounds as declared, known or not
-
-
-@dataclass(frozen=True, slots=True)
-class ItemView:
-    """An item under one candidate category: item rules are evaluated once per view."""
-
-    key: str  # unique in the case: the item id for the primary view
-    item: str
-    category: str | None
-    facts: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Party:
-    """One foreign party as the case names it: its country profile (what a finding's
-    evidence cites, engine/evidence.py) and its visible name (what the implicated-party
-    list and the registers screen; evidence never shows it)."""
-
-    role: str  # end_user, consignee, intermediary, purchaser, previous_consignee
-    position: int  # 1-based among the parties of its role (consignees, intermediaries)
-    count: int  # parties of that role in the case
-    country: str | None  # a known country code, or None (not given or unknown)
-    band: str | None  # None when no country is given; `unknown` for an unknown code
-    factors: frozenset[str]
-    detail: str | None = None  # the intermediary's stated role
-    name: str | None = None  # visible name (engine/cases.py `_text`), None when blank
-
-    @property
-    def screened(self) -> tuple[str, str | None, str | None]:
-        """(role, name, known country): what name matching takes (an unknown country code
-        counts as not given, so the name alone decides)."""
-        return self.role, self.name, self.country
-
-
-@dataclass(frozen=True, slots=True)
-class NormalizedCase:
-    case_id: str
-    submitted: str
-    facts: dict[str, Any]  # case facts
-    items: tuple[ItemFacts, ...]
-    unknown: tuple[UnknownId, ...]
-    views: tuple[ItemView, ...] = ()
-    # the parties that match implicated-party entries (for `{implicated}` in messages)
-    implicated: tuple[ImplicatedMatch, ...] = ()
-    # register screening (engine/registers/consult.py): None without registers
-    screening: consult.Screening | None = None
-    parties: tuple[Party, ...] = ()  # the foreign parties' profiles (engine/evidence.py)
-    # (factor, citation) of the destination factors shared risk notes add (registers)
-    shared: tuple[tuple[str, str], ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.views:  # built by hand (tests, tools): one view per item as given
-            object.__setattr__(self, "views", _views(self.items))
-
-    @property
-    def item_ids(self) -> tuple[str, ...]:
-        return tuple(i.id for i in self.items)
-
-    @property
-    def unclassified(self) -> tuple[str, ...]:
-        return tuple(i.id for i in self.items if i.category is None)
-
-
-CASE_MAX_DEPTH = 32  # the case schema nests 4 levels: anything deeper is refused up front
-
-
-def check_case(data: Any, source: str | None = None) -> None:
-    """Raise CaseError listing every contract violation of `data`.
-
-    The common valid case is answered by the msgspec types of the contract (engine/structs.py)
-    in one step. Any other goes the long way: one iterative walk refuses what no schema check
-    can be trusted with (nesting deeper than CASE_MAX_DEPTH, NaN and infinities, integers
-    beyond ±2^53, lone surrogates) at their JSON paths, then jsonschema lists the contract
-    problems, and the check fails closed if it finds none.
-    """
-    problems: list[Diagnostic] = []
-    if not _valid_bounded(data):
-        flaws = scan(data, CASE_MAX_DEPTH)
-        if flaws:
-            raise CaseError([Diagnostic(f.code, f.message, source) for f in flaws])
-        if not is_valid_fast("case", data):
-            problems = check_data("case", data, source) or [Diagnostic(
-                "schema", "the case breaks the input contract (the fast schema check rejected "
-                "it, the full one found no reason)", source)]
-    if not problems and isinstance(data, dict):
-        seen: set[str] = set()
-        for i, item in enumerate(data.get("items", ())):
-            if item["id"] in seen:
-                problems.append(Diagnostic("schema", f"at `items[{i}].id`: duplicate item id "
-                                           f"`{item['id']}`", source))
-            seen.add(item["id"])
-    if problems:
-        raise CaseError(problems)
-
-
-def _valid_bounded(data: Any) -> bool:
-    """A case the msgspec types accept, when they admit only values `scan` has nothing to
-    say about (finite numbers within ±2^53, nesting ≤ CASE_MAX_DEPTH, no open object)
-    but lone surrogates, and it has none of those: the walk of `scan` is not needed."""
-    check = struct_check("case")
-    return check is not None and check.bounded and check.depth <= CASE_MAX_DEPTH and \
-        check.valid(data) and encodes_as_utf8(data)
-
 
 def _amount(value: Any) -> int | float | None:
     if value is None:
@@ -264,7 +123,7 @@ class _Normalizer:
         known = self.p.vocab[vocab]
         if value in known:
             return str(value)
-        self.unknown.append(UnknownId(field, str(value), _suggest(str(value), known),
+        self.unknown.append(UnknownId(field, str(value), memo_suggest(str(value), known),
                                       tuple(items)))
         return None
 
@@ -301,7 +160,7 @@ class _Normalizer:
         end_use = _obj(d, "end_use")
         self.put(f, "end_use.purpose",
                  self.vocab_id("end_use.purpose", end_use.get("purpose"), "end_use_purposes"))
-        self.put(f, "end_use.description", _text(end_use.get("description")))
+        self.put(f, "end_use.description", visible_text(end_use.get("description")))
         self.party_list(f, "consignees", d.get("consignees") or ())
         self.intermediaries(f, d.get("intermediaries") or ())
         self.party(f, "purchaser", _obj(d, "purchaser").get("country"))
@@ -323,7 +182,7 @@ class _Normalizer:
             f["end_user.government"] = bool(
                 self.p.policy.end_user_types[kind].extra.get("government", False))
         f["end_user.flags"] = self.vocab_set("end_user.flags", eu.get("flags"), "red_flags")
-        self.put(f, "end_user.name", _text(eu.get("name")))
+        self.put(f, "end_user.name", visible_text(eu.get("name")))
         self.put(f, "end_user.state_owned", eu.get("state_owned"))
         self.put(f, "end_user.security_service", eu.get("security_service"))
         country = self.party(f, "end_user", eu.get("country"))
@@ -402,7 +261,7 @@ class _Normalizer:
         """
         app = _obj(d, "reexport")
         f["case.reexport"] = app is not _EMPTY
-        self.put(f, "reexport.original_licence", _text(app.get("original_licence")))
+        self.put(f, "reexport.original_licence", visible_text(app.get("original_licence")))
         self.party(f, "previous_consignee", _obj(app, "previous_consignee").get("country"))
         pay = _obj(d, "payment")
         self.put(f, "payment.method", pay.get("method"))
@@ -417,10 +276,10 @@ class _Normalizer:
         self.put(f, "payment.route_band", band)
         f["payment.route_factors"] = factors
         self.put(f, "case.declared_total_value", _amount(d.get("declared_total_value")))
-        self.put(f, "case.order_ref", _text(d.get("order_ref")))
+        self.put(f, "case.order_ref", visible_text(d.get("order_ref")))
 
     def exporter(self, f: dict[str, Any], ex: Mapping[str, Any]) -> None:
-        self.put(f, "exporter.name", _text(ex.get("name")))
+        self.put(f, "exporter.name", visible_text(ex.get("name")))
         self.put(f, "exporter.country",
                  self.vocab_id("exporter.country", ex.get("country"), "destinations"))
         dd = _obj(ex, "due_diligence")
@@ -447,7 +306,7 @@ class _Normalizer:
                 out.append(Party(role, k, len(given), dest.code if dest else None, band,
                                  dest.factors if dest else _NO_IDS,
                                  detail if isinstance(detail, str) else None,
-                                 _text(e.get("name"))))
+                                 visible_text(e.get("name"))))
         return tuple(out)
 
     def trust(self, dest: DestinationInfo) -> None:
@@ -479,7 +338,7 @@ class _Normalizer:
             found = self.classify_anew(item)
             if len(self.unknown) == before:  # an unknown id is reported every time
                 memo = self.tables.classified
-                if len(memo) >= _MEMO_LIMIT:
+                if len(memo) >= MEMO_LIMIT:
                     memo.clear()
                 memo[key] = found
         return found
@@ -490,7 +349,7 @@ class _Normalizer:
         given: list[str] = []
         unmapped: list[str] = []
         for raw in item.get("control_entries") or ():
-            entry = _entry(raw)
+            entry = control_entry(raw)
             if entry is None:
                 self.unknown.append(UnknownId(
                     f"items[{item_id}].control_entries", str(raw),
@@ -514,7 +373,7 @@ class _Normalizer:
             if len(candidates) > 1 else tuple(candidates)
         conflict = declared is not None and bool(mapped) and declared not in mapped.values()
         return Classification(ordered, declared if conflict else None,
-                              frozenset(mapped), _unique(given), _unique(unmapped))
+                              frozenset(mapped), unique(given), unique(unmapped))
 
     def match_entry(self, entry: str) -> str | None:
         """The longest mapped prefix of `entry` on dot boundaries (`5A001.j.1` → `5A001.j`
@@ -534,13 +393,13 @@ class _Normalizer:
         c = self.classify(item)
         own: dict[str, Any] = {"item.classified": bool(c.categories),
                                "item.control_entries": c.mapped}
-        self.put(own, "item.kind", item.get("kind") or _entry_kind(c.given))
+        self.put(own, "item.kind", item.get("kind") or entry_kind(c.given))
         self.put(own, "item.value", _amount(item.get("value")))
         self.put(own, "item.quantity", _amount(item.get("quantity")))
-        self.put(own, "item.description", _text(item.get("description")))
+        self.put(own, "item.description", visible_text(item.get("description")))
         item_id = str(item["id"])
         declared = item.get("catch_all")
-        grounds = _unique(map(str, declared)) if declared else ()
+        grounds = unique(map(str, declared)) if declared else ()
         own["item.catch_all"] = frozenset(
             g for g in grounds if self.vocab_id("items.catch_all", g, "catch_all_grounds",
                                                 (item_id,))) if grounds else _NO_IDS
@@ -571,69 +430,6 @@ class _Draft(NamedTuple):  # a tuple: built per item, dataclass init costs more
         return ItemFacts(self.id, views[0], c.categories[0] if c.categories else None,
                          c.categories, tuple(views), c.given, c.unmapped, c.conflict,
                          self.grounds)
-
-
-_MEMO_LIMIT = 4096  # distinct texts per memo: bounded, whatever the cases hold
-
-
-def _entry(raw: Any) -> str | None:
-    """A control entry in canonical form, or None when it is not one (memoised for text:
-    cases repeat a few entries, and the answer depends on the text alone)."""
-    return _canonical_text(raw) if type(raw) is str else _canonical(raw)
-
-
-def _canonical(raw: Any) -> str | None:
-    entry = canonical_entry(raw)
-    return entry if CONTROL_ENTRY.fullmatch(entry) else None
-
-
-_canonical_text = lru_cache(maxsize=_MEMO_LIMIT)(_canonical)
-# `suggest` per (value, vocabulary): difflib costs more than a whole case
-_suggest = lru_cache(maxsize=_MEMO_LIMIT)(suggest)
-
-
-def _entry_kind(entries: tuple[str, ...]) -> str | None:
-    """The kind the entries' product groups agree on (`5D001.e` → software), else None.
-
-    A regime-qualified entry (`eu_2019_125:II.1`) has no product group and is left out:
-    the kind is what the other entries say.
-    """
-    if not entries:
-        return None
-    kinds = {ENTRY_KINDS.get(e[1]) if len(e) > 1 and e[0].isdigit() else None
-             for e in entries if entry_regime(e) is None}
-    return kinds.pop() if len(kinds) == 1 else None
-
-
-def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
-
-
-def _text(value: Any) -> str | None:
-    """Free text, or None when nothing visible is left (it then counts as missing)."""
-    if isinstance(value, str) and not _blank(value):
-        return value
-    return None
-
-
-def _blank(text: str) -> bool:
-    """Nothing visible: only whitespace, control, format (zero-width, BOM), unassigned or
-    combining characters (a mark alone shows nothing) and blank letters (Hangul fillers)."""
-    rest = text.strip(_ASCII_BLANK)  # ASCII whitespace and controls are blank: strip them
-    if not rest:
-        return True
-    # a printable non-space ASCII character is never invisible: no need to look further
-    if rest[0] < "\x7f" or _ASCII_VISIBLE.search(rest):
-        return False
-    return all(ch.isspace() or ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE
-               for ch in rest)
-
-
-_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "Me", "Mc"})
-# letters (category Lo) that render as nothing
-_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-_ASCII_BLANK = "".join(map(chr, range(0x21))) + "\x7f"  # controls and space (Cc, Zs)
-_ASCII_VISIBLE = re.compile("[\x21-\x7e]")  # letters, digits, punctuation, symbols
 
 
 def normalize(data: Mapping[str, Any], policy: CompiledPolicy,
@@ -708,16 +504,3 @@ def _share(policy: CompiledPolicy, case: dict[str, Any],
     if band in bands and case["destination.band"] in bands and \
             bands.index(band) < bands.index(case["destination.band"]):
         case["destination.band"] = band
-
-
-def _views(items: tuple[ItemFacts, ...]) -> tuple[ItemView, ...]:
-    """One view per (item, candidate category); keys are unique (item ids are)."""
-    out: list[ItemView] = []
-    for item in items:
-        for k, facts in enumerate(item.views or (item.facts,)):
-            key = item.id if k == 0 else f"{item.id}{VIEW_SEP}{k}"
-            category = item.categories[k] if item.categories else item.category
-            out.append(ItemView(key, item.id, category, facts))
-    if len({v.key for v in out}) != len(out):  # ids cannot hold VIEW_SEP (case contract)
-        raise ValueError("item view keys are not unique")
-    return tuple(out)
