@@ -174,6 +174,42 @@ def test_screen_is_the_same_cold_and_warm(labelled: RegisterSet,
     assert s.screen(labelled, "2026-06-01", parties) == tuple(m for f in first for m in f)
 
 
+def _ref_screen(rs: RegisterSet, name: str, country: str | None) -> list[s.ScreenMatch]:
+    """A party's matches as they were built: the message first, then the country penalty,
+    then the cut at `review`."""
+    idx, st = s.index_for(rs, "2026-06-01"), rs.settings
+    found = []
+    for i, (score, key, k) in sorted(_ref_best(idx, _ref_keys(name), st.review).items()):
+        t = idx.targets[i]
+        why = f"`{key}` ~ `{k}` ({score:.0f})"
+        if country and t.countries and country not in t.countries:
+            score -= st.country_penalty
+            why += f", country {country} not {'/'.join(sorted(t.countries))}"
+        if score < st.review:
+            continue
+        kind = t.kind if score >= st.match else "near_match"
+        found.append(s.ScreenMatch("end_user", name, kind, t.kind, t.register, t.ref, t.name,
+                                   round(score, 1), why, t.source, t.notice))
+    return sorted(found, key=lambda m: (-m.score, m.register, m.ref))
+
+
+@pytest.mark.parametrize("settings", [Settings(), Settings(92.0, 80.0, 0.0),
+                                      Settings(95.0, 60.0, 25.0), Settings(70.0, 70.0, 10.0)])
+def test_screen_is_the_plain_screening(labelled: RegisterSet, settings: Settings) -> None:
+    # the country penalty, the cut at `review` and the messages, for every country case:
+    # none given, the entry's, another one, an empty one
+    rs = dataclasses.replace(labelled, settings=settings, _index={}, _cache={})
+    rng = random.Random(17)
+    names = [*_names(labelled, rng), *_generated(labelled, rng, 500)]
+    seen = 0
+    for name in names:
+        for country in (None, "", "XA", "XB", "NO"):
+            got = s.screen(rs, "2026-06-01", [("end_user", name, country)])
+            assert list(got) == _ref_screen(rs, name, country), (name, country)
+            seen += len(got)
+    assert seen > len(names)  # matches and near matches, not only misses
+
+
 def test_a_tie_goes_to_the_first_spelling_then_the_first_key(tmp_path: Path) -> None:
     # two aliases of the entry score the same with the name, as do the name's two spellings
     (tmp_path / "settings.yaml").write_text(

@@ -37,9 +37,11 @@ class Screening:
     provenance: tuple[dict[str, str], ...]
 
 
+_EMPTY_FACTS: dict[str, frozenset[str]] = dict.fromkeys(FACT_NAMES, frozenset())
+
+
 def empty_facts(case: MutableMapping[str, Any]) -> None:
-    for name in FACT_NAMES:
-        case[name] = frozenset()
+    case.update(_EMPTY_FACTS)
 
 
 def annotate(rs: RegisterSet | None, submitted: str, case: MutableMapping[str, Any],
@@ -49,10 +51,22 @@ def annotate(rs: RegisterSet | None, submitted: str, case: MutableMapping[str, A
         empty_facts(case)
         return None
     found = screen(rs, submitted[:10], parties)
+    if not found:  # the usual case: the facts are empty, the result only names the set
+        empty_facts(case)
+        return _unmatched(rs)
     case["end_user.screening"] = frozenset(m.kind for m in found if m.role == "end_user")
     case["parties.screening"] = frozenset(m.kind for m in found)
     case["screening.notices"] = frozenset(m.ref for m in found if m.kind == "denied")
     return Screening(found, rs.provenance())
+
+
+def _unmatched(rs: RegisterSet) -> Screening:
+    """The result of a case none of whose parties matches: one per register set (it is
+    immutable and the same for every such case)."""
+    cached: Screening | None = rs._cache.get("unmatched")
+    if cached is None:
+        cached = rs._cache["unmatched"] = Screening((), rs.provenance())
+    return cached
 
 
 def shared_factors(rs: RegisterSet | None, day: str, destination: Any,
@@ -62,8 +76,8 @@ def shared_factors(rs: RegisterSet | None, day: str, destination: Any,
     if rs is None or not isinstance(destination, str):
         return ()
     out: dict[str, str] = {}
-    for n in sorted(rs.notes, key=lambda n: n.id):
-        if n.subject.get("destination") == destination and n.active_on(day):
+    for n in rs.notes_on(destination):
+        if n.active_on(day):
             for f in n.factors:
                 if f in known:
                     out.setdefault(f, f"shared by {n.shared_by}: note {n.id}, {n.source}")

@@ -184,7 +184,8 @@ class RegisterSet:
     listed: tuple[Listed, ...] = ()
     notes: tuple[RiskNote, ...] = ()
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # derived once per set: organisation names, provenance (the screening index is `_index`)
+    # derived once per set: organisation names, provenance, notes by destination, the
+    # result of a case with no match (consult.py); the screening index is `_index`
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def organisation_names(self) -> frozenset[str]:
@@ -196,6 +197,18 @@ class RegisterSet:
                 for n in (e.name, *e.aliases))
         names: frozenset[str] = self._cache["organisations"]
         return names
+
+    def notes_on(self, destination: str) -> tuple[RiskNote, ...]:
+        """The risk notes whose subject is the destination, by id (grouped once per set:
+        every case asks for its destination's)."""
+        if "notes" not in self._cache:
+            grouped: dict[str, list[RiskNote]] = {}
+            for n in sorted(self.notes, key=lambda n: n.id):
+                if "destination" in n.subject:
+                    grouped.setdefault(n.subject["destination"], []).append(n)
+            self._cache["notes"] = {d: tuple(ns) for d, ns in grouped.items()}
+        notes: tuple[RiskNote, ...] = self._cache["notes"].get(destination, ())
+        return notes
 
     def provenance(self) -> tuple[dict[str, str], ...]:
         """Id, kind, version and digest of every register file (built once per set; the
