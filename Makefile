@@ -91,12 +91,12 @@ differential: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python tools/fuzz.py --cases 100000 --jobs 2
 
-# Fixed-rate load on a real `echri serve` (30 s at each rate; decision log with fsync always,
-# LOAD_FSYNC=1 for an fsync each second; LOAD_WORKERS=2 for two workers); prints p50/p99/max
+# Fixed-rate load on a real `echri serve` (30 s at each rate; decision log with fsync always;
+# two workers, LOAD_FSYNC=1 for an fsync each second, LOAD_WORKERS=1 for one); prints p50/p99/max
 # latency, errors and client/server CPU per request, no assertion. Not part of `test`.
 LOAD_RATES ?= 200,500,1000
 LOAD_SECONDS ?= 30
-LOAD_WORKERS ?= 1
+LOAD_WORKERS ?= 2
 LOAD_FSYNC ?= always
 load: $(STAMP)
 	$(BIN)/python tools/loadgen.py --rates $(LOAD_RATES) --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS) --fsync $(LOAD_FSYNC)
