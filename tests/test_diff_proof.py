@@ -119,6 +119,8 @@ def test_proof_and_prove_are_exclusive(workdir: Path) -> None:
     result = _in(workdir, ["diff", *PAIR, "--no-fixtures", "--proof", "proof.json",
                            "--prove"])
     assert result.exit_code == 2 and "not both" in result.output
+    result = _in(workdir, ["diff", *PAIR, "--no-fixtures", "--prove-parties", "2"])
+    assert result.exit_code == 2 and "give both" in result.output
 
 
 def _proof(complete: dict[str, bool], regions: list[dict[str, Any]],
@@ -163,6 +165,10 @@ def test_prove_runs_the_analysis_for_the_pair(workdir: Path) -> None:
     result = _in(workdir, ["diff", *PAIR, "--no-fixtures", "--prove", "--format", "json"])
     assert result.exit_code == 0, result.output
     proof = json.loads(result.output)["proof"]
-    assert proof["source"] == "--prove" and proof["items"] == 2
+    assert proof["source"] == "--prove" and proof["items"] == 2 and proof["parties"] == 1
     assert proof["new"]["digest"] == _proof_data(workdir)["versions"]["new"]["digest"]
     assert any(r["direction"] == "loosened" for r in proof["regions"])
+    result = _in(workdir, ["diff", *PAIR, "--no-fixtures", "--prove", "--prove-parties", "2",
+                           "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["proof"]["parties"] == 2

@@ -171,12 +171,15 @@ def _emit_pdf(report: DiffReport, output: Path | None) -> None:
 @click.option("--prove", is_flag=True, help="Run `echri analyze compare OLD NEW` (z3, cases "
               "of 1..2 items, 20 regions per direction; about a minute) and link the report "
               "to it.")
+@click.option("--prove-parties", type=click.IntRange(1, 4), default=1, show_default=True,
+              help="With --prove: cases of up to K consignees and K intermediaries (as "
+              "`analyze compare --parties K`; slower as K grows).")
 @registers_option
 @report_options
 def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixtures: bool,
          strict: bool, policy_dir: Path, fmt: str, output: Path | None, fail_on: str | None,
          jobs: int, backend: str, proof_file: Path | None = None, prove: bool = False,
-         registers_dir: Path | None = None) -> None:
+         prove_parties: int = 1, registers_dir: Path | None = None) -> None:
     """Compare two policy versions, structurally and by their decisions.
 
     OLD and NEW are each ID@VERSION (under --policy-dir), a version directory, or
@@ -202,11 +205,13 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
     """
     if proof_file is not None and prove:
         raise click.UsageError("give --proof FILE or --prove, not both")
+    if prove_parties != 1 and not prove:
+        raise click.UsageError("--prove-parties bounds the analysis of --prove: give both")
     try:
         left, right = load_pair(old, new, policy_dir)
     except (SourceError, PolicySearchError) as exc:
         _die(format_text(exc.diagnostics))
-    proof = _proof(proof_file, prove, left, right)
+    proof = _proof(proof_file, prove, left, right, prove_parties)
     registers = load_or_exit(registers_dir) if registers_dir is not None else None
     corpus: Corpus | None = None
     if cases or not no_fixtures:
@@ -226,8 +231,8 @@ def diff(old: str, new: str, cases: tuple[Path, ...], fixtures: Path, no_fixture
     _emit(report, fmt, output, fail_on, strict)
 
 
-def _proof(path: Path | None, prove: bool, left: LoadedVersion, right: LoadedVersion
-           ) -> Proof | None:
+def _proof(path: Path | None, prove: bool, left: LoadedVersion, right: LoadedVersion,
+           parties: int = 1) -> Proof | None:
     """The proof to link: read from `path`, or made now (`--prove`); exit 2 if unusable."""
     if path is not None:
         try:
@@ -240,7 +245,7 @@ def _proof(path: Path | None, prove: bool, left: LoadedVersion, right: LoadedVer
     from engine.analysis.witness import AnalysisError
 
     try:
-        found = compare(left.compiled, right.compiled)
+        found = compare(left.compiled, right.compiled, parties=parties)
     except AnalysisError as exc:
         _die(f"error[analysis]: {exc}")
     return proof_from_data(found.to_dict(), "--prove")
