@@ -82,7 +82,7 @@ class Inputs:
         self.cons = ("con", *(f"con{j}" for j in extra))  # consignee j's country
         self.ints = ("int", *(f"int{j}" for j in extra))  # intermediary j's country
         self.role_vars = ("role", *(f"role{j}" for j in extra))  # intermediary j's role
-        # every named party: variable → role (engine/cases/normalize.py `profiles`, in that order)
+        # every named party: variable → role (engine/cases/normalizer.py `profiles`, in that order)
         self.named = {"eu": NAMED["eu"], **{x: NAMED["con"] for x in self.cons},
                       **{x: NAMED["int"] for x in self.ints}, "pur": NAMED["pur"],
                       "prev": NAMED["prev"]}

@@ -13,7 +13,7 @@ durable-rules can never decide a case.
 
 The package is the pipeline's `cases` step, one module per part: `model` (what a
 normalised case is), `contract` (the input contract, `check_case`), `text` (control
-entries, free text, memoised suggestions) and `normalize` (case → facts).
+entries, free text, memoised suggestions) and `normalizer` (case → facts).
 """
 
 from engine.cases.contract import CASE_MAX_DEPTH, check_case
@@ -28,7 +28,7 @@ from engine.cases.model import (
     Party,
     UnknownId,
 )
-from engine.cases.normalize import normalize
+from engine.cases.normalizer import normalize
 
 __all__ = ["CASE_MAX_DEPTH", "VIEW_SEP", "CaseError", "Classification", "CompiledDataError",
            "ItemFacts", "ItemView", "NormalizedCase", "Party", "UnknownId", "check_case",

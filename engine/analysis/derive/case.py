@@ -10,7 +10,7 @@ from engine.analysis.encode import Item, compare, vocab_of
 from engine.facts import FACTS, NUMBER, SET
 from engine.model import PAYERS, PAYMENT_METHODS
 
-# the named parties of the bounded space (engine/cases/normalize.py `profiles`): variable →
+# the named parties of the bounded space (engine/cases/normalizer.py `profiles`): variable →
 # role; each may give one of the implicated-party names (`<var>_name_match`). With more
 # than one consignee or intermediary (`Inputs.parties`), `Inputs.named` adds `con1`, `int1`…
 NAMED = {"eu": "end_user", "con": "consignee", "int": "intermediary", "pur": "purchaser",

@@ -18,7 +18,7 @@ UNMAPPED_ENTRY = "0E999.zz"  # a well-formed entry no version maps (checked)
 
 
 def match_entry(policy: CompiledPolicy, entry: str) -> str | None:
-    """The longest mapped prefix on dot boundaries (engine/cases/normalize.py `match_entry`)."""
+    """The longest mapped prefix on dot boundaries (engine/cases/normalizer.py `match_entry`)."""
     parts = entry.split(".")
     for n in range(len(parts), 0, -1):
         prefix = ".".join(parts[:n])

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from engine.compiler import CompiledPolicy, DestinationInfo
     from engine.registers.model import RegisterSet
 
+
 def _amount(value: Any) -> int | float | None:
     if value is None:
         return None
