@@ -2,7 +2,8 @@
 
     .venv/bin/python tools/loadgen.py --rates 200,500,1000 --seconds 30
 
-Starts its own server on 127.0.0.1 (a free port, decision log in a temporary directory,
+Starts its own server on 127.0.0.1 (a free port, two workers unless --workers says, decision
+log in a temporary directory,
 fsync `always`) unless --url is given. Requests are sent at fixed times t0 + k/rate over
 keep-alive connections (at most --connections in flight; a request that finds none free is
 counted as `late` and sent when one is); latency is measured from the scheduled time, so a
@@ -12,7 +13,8 @@ assertion, no pass or fail.
 The generator shares the machine's cores with the server, so it is kept cheap: raw HTTP/1.1
 on asyncio protocols (no task, stream or future per request) on uvloop, one precomputed
 request per example. Each line also gives the CPU the generator used per request and, when
-it started the server, the CPU of the server's processes per request (Linux /proc).
+it started the server, the CPU of the server's processes per request (Linux /proc) and each
+worker's share of the requests (the records of its decision-log stream).
 """
 
 from __future__ import annotations
@@ -237,12 +239,32 @@ def tree_cpu(pid: int) -> tuple[float, float] | None:
     return user, system
 
 
+def records_by_stream(log_dir: Path | None) -> collections.Counter[str]:
+    """Decision-log records per stream (one stream per worker process), by file name."""
+    out: collections.Counter[str] = collections.Counter()
+    for path in sorted(log_dir.glob("decisions-*.jsonl")) if log_dir else ():
+        with path.open("rb") as fh:
+            out[path.name.split("-")[1]] += sum(chunk.count(b"\n")
+                                                for chunk in iter(lambda: fh.read(1 << 20), b""))
+    return out
+
+
+def _split(before: collections.Counter[str], after: collections.Counter[str]) -> str:
+    """`  workers 51/49 %`: each worker's share of the records of a run."""
+    counts = sorted((after - before).values(), reverse=True)
+    total = sum(counts)
+    if len(counts) < 2 or not total:
+        return ""
+    return "  workers " + "/".join(f"{100 * c / total:.0f}" for c in counts) + " %"
+
+
 async def _main(url: str, rates: list[float], seconds: float, connections: int,
-                server_pid: int | None = None) -> None:
+                server_pid: int | None = None, log_dir: Path | None = None) -> None:
     bodies = _bodies()
     await run_rate(url, bodies, 100, 1, connections)  # warm-up
     for rate in rates:
         before = tree_cpu(server_pid) if server_pid else None
+        records = records_by_stream(log_dir)
         result = await run_rate(url, bodies, rate, seconds, connections)
         line = report(rate, result)
         after = tree_cpu(server_pid) if server_pid else None
@@ -250,7 +272,7 @@ async def _main(url: str, rates: list[float], seconds: float, connections: int,
             per = 1000 / max(1, len(result.latencies))
             user, system = ((a - b) * per for a, b in zip(after, before, strict=True))
             line += f"  server cpu {user + system:.2f} ms/req (user {user:.2f}, sys {system:.2f})"
-        print(line, flush=True)
+        print(line + _split(records, records_by_stream(log_dir)), flush=True)
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
@@ -268,7 +290,7 @@ def main() -> None:
     parser.add_argument("--rates", default="200,500,1000")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--fsync", default="always")
     parser.add_argument("--url", default=None, help="an already running server")
     args = parser.parse_args()
@@ -283,7 +305,7 @@ def main() -> None:
             print(f"server: {server.url}, {args.workers} worker(s), decision log fsync "
                   f"{args.fsync}, {os.cpu_count()} CPU(s)", flush=True)
             _run(_main(server.url, rates, args.seconds, args.connections,
-                       server.process.pid))
+                       server.process.pid, server.log_dir))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
