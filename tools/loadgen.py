@@ -3,10 +3,11 @@
     .venv/bin/python tools/loadgen.py --rates 200,500,1000 --seconds 30
 
 Starts its own server on 127.0.0.1 (a free port, two workers unless --workers says, decision
-log in a temporary directory, fsync `always`) unless --url is given. Requests are sent at fixed times t0 + k/rate over
-keep-alive connections (at most --connections in flight; a request that finds none free is
-counted as `late` and sent when one is); latency is measured from the scheduled time, so a
-slow server cannot hide its queueing (no coordinated omission). Prints numbers only: no
+log in a temporary directory, fsync `always`) unless --url is given. Requests are sent at
+fixed times t0 + k/rate over keep-alive connections (at most --connections in flight; a
+request that finds none free is counted as `late` and sent when one is); latency is
+measured from the scheduled time, so a slow server cannot hide its queueing (no coordinated
+omission). Prints numbers only: no
 assertion, no pass or fail.
 
 The generator shares the machine's cores with the server, so it is kept cheap: raw HTTP/1.1
