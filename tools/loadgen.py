@@ -7,8 +7,7 @@ log in a temporary directory, fsync `always`) unless --url is given. Requests ar
 fixed times t0 + k/rate over keep-alive connections (at most --connections in flight; a
 request that finds none free is counted as `late` and sent when one is); latency is
 measured from the scheduled time, so a slow server cannot hide its queueing (no coordinated
-omission). Prints numbers only: no
-assertion, no pass or fail.
+omission). Prints numbers only: no assertion, no pass or fail.
 
 The generator shares the machine's cores with the server, so it is kept cheap: raw HTTP/1.1
 on asyncio protocols (no task, stream or future per request) on uvloop, one precomputed
