@@ -30,7 +30,7 @@ from engine.service import decisions as dec
 from engine.service.auth import check_bearer, read_tokens
 from engine.service.config import ServiceConfig, from_environment
 from engine.service.decisions import Decided
-from engine.service.fastpath import DecisionRoute
+from engine.service.fastpath import DecisionRoute, decision_body
 from engine.service.metrics import ERRORS, LATENCY, READY, REQUESTS, exposition
 from engine.service.openapi import openapi_document
 from engine.service.problems import Problem
@@ -50,26 +50,8 @@ def _state(request: Request) -> ServiceState:
     return state
 
 
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
 async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem("too-large", f"the body is {declared} bytes, over the limit of {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Problem("too-large", f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _options(request: Request) -> dict[str, Any]:
-    q = request.query_params
-    return {"policy_id": q.get("policy") or None, "policy_version": q.get("policy_version") or None}
+    return await dec.read_body(request.receive, request.headers.get("content-length"), limit)
 
 
 def _authorize(request: Request) -> None:
@@ -79,22 +61,16 @@ def _authorize(request: Request) -> None:
 
 
 async def decide(request: Request) -> Response:
-    _authorize(request)
-    state = _state(request)
-    if _media_type(request) not in JSON_TYPES:
-        raise Problem("unsupported-media-type", "send the case as `application/json`")
-    case = dec.parse_json(await _body(request, state.config.max_body_bytes))
-    options, rid = _options(request), request.state.request_id
-    decided = dec.decide(state, case, options, rid)
-    await dec.write_log(state, decided)
-    dec.count(decided)
-    return Response(dec.envelope(decided), media_type="application/json")
+    """POST /v1/decisions when DecisionRoute (engine/service/fastpath.py) does not answer it
+    (a `root_path`); the same body."""
+    body = await decision_body(_state(request), request.scope, request.receive)
+    return Response(body, media_type="application/json")
 
 
 async def decide_batch(request: Request) -> Response:
     _authorize(request)
     state = _state(request)
-    media = _media_type(request)
+    media = dec.media_type(request.headers)
     if media not in JSON_TYPES + JSONL_TYPES:
         raise Problem("unsupported-media-type",
                       "send a JSON array (`application/json`) or JSON Lines "
@@ -104,7 +80,7 @@ async def decide_batch(request: Request) -> Response:
     limit = state.config.max_batch_items
     if len(items) > limit:
         raise Problem("too-many-items", f"{len(items)} cases, over the limit of {limit}")
-    options, rid = _options(request), request.state.request_id
+    options, rid = dec.request_options(request.query_params), request.state.request_id
 
     parts: list[str | Decided] = []
     for k, (line, case, problem) in enumerate(items):

@@ -17,6 +17,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
+
 from engine.api import BackendUnavailable, VersionSelectionError
 from engine.cases import CaseError
 from engine.decision import ENGINE_ERROR, Decision
@@ -36,6 +39,37 @@ class Decided:
     decision: Decision
     case_contract_version: str | None
     record: dict[str, Any] | None  # the decision-log record to write, when logging
+
+
+def media_type(headers: Mapping[str, str]) -> str:
+    """The request's content type without parameters, lower case (`` when not given)."""
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def request_options(query: Mapping[str, str]) -> dict[str, Any]:
+    """The policy selection a request's query asks for (`policy`, `policy_version`)."""
+    return {"policy_id": query.get("policy") or None,
+            "policy_version": query.get("policy_version") or None}
+
+
+async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The request body, at most `limit` bytes (Problem 413: by its declared length or as
+    it arrives); ClientDisconnect when the client goes away before it has all arrived."""
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem("too-large", f"the body is {declared} bytes, over the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise Problem("too-large", f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def parse_json(raw: bytes) -> Any:

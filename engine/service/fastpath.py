@@ -5,8 +5,10 @@ request (routing over every route, the Request and Response objects, the excepti
 middleware and its wrappers): in process, about 0.1-0.15 ms of the 0.7-0.9 ms a decision
 took without a decision log. Everything else (the other routes, 404 and 405, HEAD and GET
 on this path) goes to Starlette. It runs inside RequestContext (request ids, access log,
-metrics, keep-alive limit), and answers exactly what Starlette's route and handlers did:
-the same status, headers and bytes, problem documents included.
+metrics, keep-alive limit), and answers exactly what Starlette's route and handlers do:
+both make the body with `decision_body`, and this one builds the response Starlette's
+Response and exception handlers would (the same status, headers and bytes, problem
+documents included).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import logging
 from urllib.parse import parse_qsl
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.service import decisions as dec
@@ -28,10 +31,6 @@ PATH = "/v1/decisions"
 JSON = b"application/json"
 
 
-class ClientGone(Exception):
-    """The client disconnected before its body arrived: there is nobody to answer."""
-
-
 class DecisionRoute:
     def __init__(self, app: ASGIApp, state: ServiceState):
         self.app, self.state = app, state
@@ -42,8 +41,9 @@ class DecisionRoute:
             await self.app(scope, receive, send)
             return
         try:
-            body, status, media, extra = await self._decide(scope, receive), 200, JSON, {}
-        except ClientGone:
+            body = await decision_body(self.state, scope, receive)
+            status, media, extra = 200, JSON, {}
+        except ClientDisconnect:  # nobody is left to answer
             return
         except Problem as p:
             ERRORS.labels(p.code).inc()
@@ -61,26 +61,25 @@ class DecisionRoute:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _decide(self, scope: Scope, receive: Receive) -> bytes:
-        """The decision envelope of the request (Problem for what the client got wrong)."""
-        headers = _headers(scope)
-        tokens = scope["app"].state.tokens
-        if tokens:
-            check_bearer(headers.get("authorization"), tokens)
-        media = headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != "application/json":
-            raise Problem("unsupported-media-type", "send the case as `application/json`")
-        state = self.state
-        raw = await _body(receive, headers.get("content-length"), state.config.max_body_bytes)
-        case = dec.parse_json(raw)
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                               keep_blank_values=True))
-        options = {"policy_id": query.get("policy") or None,
-                   "policy_version": query.get("policy_version") or None}
-        decided = dec.decide(state, case, options, scope["state"]["request_id"])
-        await dec.write_log(state, decided)
-        dec.count(decided)
-        return dec.envelope(decided).encode()
+
+async def decision_body(state: ServiceState, scope: Scope, receive: Receive) -> bytes:
+    """The decision envelope of a POST /v1/decisions request (Problem for what the client
+    got wrong); Starlette's route for the path answers with it too."""
+    headers = _headers(scope)
+    tokens = scope["app"].state.tokens
+    if tokens:
+        check_bearer(headers.get("authorization"), tokens)
+    if dec.media_type(headers) != "application/json":
+        raise Problem("unsupported-media-type", "send the case as `application/json`")
+    raw = await dec.read_body(receive, headers.get("content-length"),
+                              state.config.max_body_bytes)
+    case = dec.parse_json(raw)
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                           keep_blank_values=True))
+    decided = dec.decide(state, case, dec.request_options(query), scope["state"]["request_id"])
+    await dec.write_log(state, decided)
+    dec.count(decided)
+    return dec.envelope(decided).encode()
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -89,21 +88,3 @@ def _headers(scope: Scope) -> dict[str, str]:
     for name, value in scope.get("headers") or ():
         out.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
     return out
-
-
-async def _body(receive: Receive, declared: str | None, limit: int) -> bytes:
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem("too-large", f"the body is {declared} bytes, over the limit of {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise Problem("too-large", f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
