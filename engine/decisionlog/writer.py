@@ -84,6 +84,7 @@ class Prepared:
     full: dict[str, Any]  # the record as it will be read back, `hash` included
     line: bytes
     epoch: int  # the chain it continues: a failed write starts a new one
+    day: str  # the UTC day of its `time` (daily rotation)
 
 
 class LogWriter:
@@ -134,7 +135,7 @@ class LogWriter:
     def opens_file(self, prepared: Prepared) -> bool:
         """Whether writing `prepared` next opens a file (the stream's first, or a rotation),
         which fsyncs the file it closes and the directory: work for the log thread."""
-        return self._needs_new_file(len(prepared.line), str(prepared.full.get("time", ""))[:10])
+        return self._needs_new_file(len(prepared.line), prepared.day)
 
     def _write(self, data: bytes) -> None:
         start = self._size
@@ -171,7 +172,7 @@ class LogWriter:
                 raise LogWriteError(0, self._broken)
             full: dict[str, Any] = {"format": FORMAT, "stream": self.stream,
                                     "seq": self._seq + 1, **record, "prev": self._prev}
-            prepared = Prepared(full, seal(full), self._epoch)
+            prepared = Prepared(full, seal(full), self._epoch, str(full.get("time", ""))[:10])
             self._seq, self._prev = full["seq"], full["hash"]
             return prepared
 
@@ -191,7 +192,7 @@ class LogWriter:
                         self._flush(group)
                         outcomes += [None] * len(group)
                         group = []
-                        self._open_next(str(prepared.full.get("time", ""))[:10])
+                        self._open_next(prepared.day)
                     group.append(prepared)
                 self._flush(group)
             except OSError as exc:  # this record and every one after it fail
