@@ -22,11 +22,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.cases.text import visible_text
 from engine.implicated import normalise_name
 
 MASK_MODES = ("hmac", "none", "full")
@@ -39,7 +39,6 @@ DEFAULT_MASK_PATHS: tuple[str, ...] = ("/end_user/name", "/intermediaries/*/name
                                        "/consignees/*/name", "/purchaser/name",
                                        "/reexport/previous_consignee/name")
 FULL_MASK = "[masked]"
-_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Zs", "Zl", "Zp"})
 
 
 class MaskingError(ValueError):
@@ -53,9 +52,6 @@ def parse_pointer(path: str) -> tuple[str, ...]:
     return tuple(s.replace("~1", "/").replace("~0", "~") for s in path[1:].split("/"))
 
 
-def _present(value: Any) -> bool:
-    return isinstance(value, str) and not all(
-        ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value)
 
 
 def _replaced(node: Any, segments: Sequence[str], change: Callable[[Any], Any]) -> Any:
@@ -125,7 +121,10 @@ class Masker:
             return case
 
         def change(value: Any) -> Any:
-            if _present(value) and not (keep and normalise_name(value) in keep):
+            # present as normalisation reads it: a blank name stays blank, so the
+            # masked case asks for it as the original does
+            if visible_text(value) is not None and \
+                    not (keep and normalise_name(value) in keep):
                 return self.pseudonym(value)
             return value
 
