@@ -245,13 +245,12 @@ def compile_versions(dirs: Iterable[Path]) -> tuple[dict[str, dict[str, Compiled
         with _collector_paused():
             src = load_version_source(path)
             policy, diags = validate_version(src)
+            compiled = compile_policy(policy) if policy is not None else None
         problems.extend(diags)
         info = version_info(src)
         if info is not None:
             infos.append(info)
-        if policy is not None:
-            with _collector_paused():
-                compiled = compile_policy(policy)
+        if policy is not None and compiled is not None:
             problems.extend(Diagnostic("compiled-invariant", msg, f"{src.display}/policy.yaml")
                             for msg in compiled_problems(compiled))
             versions.setdefault(policy.id, {})[policy.version] = compiled
@@ -262,7 +261,7 @@ def compile_versions(dirs: Iterable[Path]) -> tuple[dict[str, dict[str, Compiled
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while one version is read, validated or compiled.
+    """No cyclic garbage collection while one version is read, validated and compiled.
 
     Those steps build some 10^5 objects that stay alive (marks, data, model, IR) and leave
     about a thousand in garbage cycles, so the collections they trigger find next to
