@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import engine  # noqa: E402
 from engine.api import PolicyStore  # noqa: E402
 from engine.cases import check_case, normalize  # noqa: E402
+from engine.compiler import CompiledPolicy  # noqa: E402
 from engine.decision import decide  # noqa: E402
 from engine.generator import generate_cases  # noqa: E402
 
@@ -252,7 +253,12 @@ def table(results: list[dict[str, Any]], floor: float) -> str:
 def version_pool(args: argparse.Namespace, version: str) -> list[dict[str, Any]]:
     store, _ = load_one(args.policy_dir, version)
     (policy,) = (p for versions in store.versions.values() for p in versions.values())
-    pool = list(generate_cases(policy, min(args.cases, POOL), seed=args.seed))
+    return cases_of(policy, min(args.cases, POOL), args.seed)
+
+
+def cases_of(policy: CompiledPolicy, n: int, seed: int) -> list[dict[str, Any]]:
+    """The bench's `n` generated cases of a version (bench_screening decides them too)."""
+    pool = list(generate_cases(policy, n, seed=seed))
     first, last = policy.policy.effective_from, policy.policy.effective_until or "9999-12-31"
     for data in pool:  # cases carry dates across both versions: keep them in this one's
         data["submitted"] = min(max(str(data["submitted"]), first), last)

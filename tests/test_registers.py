@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,28 @@ def _with(store: PolicyStore, rs: RegisterSet | None) -> PolicyStore:
 def _case(name: str, **over: Any) -> dict[str, Any]:
     return baseline_case(end_user={"name": name, "country": "NO", "type": "law_enforcement"},
                          **over)
+
+
+def test_a_notice_counts_only_on_its_days_and_one_index_serves_them_all(
+        registers: RegisterSet) -> None:
+    """XB-2022-007 denied 2022-01-10 for three years: no match before, a match within,
+    none from the expiry on; the set's one index serves every day (an index per day was
+    rebuilt for each new date a batch brought)."""
+    from engine.registers.screening import index_for, screen
+
+    rs = dataclasses.replace(registers, _index={}, _cache={})
+    party = [("end_user", "Fictional Optics GmbH", "NO")]
+    days = {"2022-01-09": False, "2022-01-10": True, "2023-07-01": True,
+            "2025-01-09": True, "2025-01-10": False, "2026-06-01": False}
+    for day, within in days.items():
+        found = [m.ref for m in screen(rs, day, party) if m.kind == "denied"]
+        assert found == (["XB-2022-007"] if within else []), day
+    assert list(rs._index.values()) == [index_for(rs)]
+    revoked = dataclasses.replace(rs, notices=tuple(
+        dataclasses.replace(n, revoked="2023-01-01") if n.id == "XB-2022-007" else n
+        for n in rs.notices), _index={}, _cache={})
+    assert [m.ref for m in screen(revoked, "2022-06-01", party)] == ["XB-2022-007"]
+    assert [m.ref for m in screen(revoked, "2023-07-01", party)] == []
 
 
 def test_invalid_set_reports_every_problem_with_its_location() -> None:

@@ -133,7 +133,7 @@ def test_ascii_names_take_the_short_way_to_the_same_key() -> None:
 
 @pytest.mark.parametrize("cutoff", [0.0, 50.0, 80.0, 95.5, 100.0])
 def test_scores_as_the_plain_algorithm(labelled: RegisterSet, cutoff: float) -> None:
-    idx = s.index_for(labelled, "2026-06-01")
+    idx = s.index_for(labelled)
     for name in _names(labelled, random.Random(int(cutoff))):
         q = s.query(name)
         assert q.keys == _ref_keys(name), name
@@ -144,7 +144,7 @@ def test_scores_as_the_plain_algorithm(labelled: RegisterSet, cutoff: float) -> 
 def test_the_index_hits_are_the_plain_algorithms(labelled: RegisterSet, cutoff: float,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     # what screening uses: a name's parts, its blocks and scores, the cache by name
-    idx = s.index_for(labelled, "2026-06-01")
+    idx = s.index_for(labelled)
     rng = random.Random(11 + int(cutoff))
     names = [*_names(labelled, rng), *_generated(labelled, rng, 3000)]
     hit = 0
@@ -169,7 +169,7 @@ def test_screen_is_the_same_cold_and_warm(labelled: RegisterSet,
     assert sum(map(len, first)) > 100  # matches and near matches, not only misses
     assert [s.screen(labelled, "2026-06-01", [p]) for p in parties] == first  # warm
     monkeypatch.setattr(s, "HITS_CACHED", 2)  # evicted all the time
-    s.index_for(labelled, "2026-06-01")._hits.clear()
+    s.index_for(labelled)._hits.clear()
     assert [s.screen(labelled, "2026-06-01", [p]) for p in parties] == first
     assert s.screen(labelled, "2026-06-01", parties) == tuple(m for f in first for m in f)
 
@@ -177,7 +177,7 @@ def test_screen_is_the_same_cold_and_warm(labelled: RegisterSet,
 def _ref_screen(rs: RegisterSet, name: str, country: str | None) -> list[s.ScreenMatch]:
     """A party's matches as they were built: the message first, then the country penalty,
     then the cut at `review`."""
-    idx, st = s.index_for(rs, "2026-06-01"), rs.settings
+    idx, st = s.index_for(rs), rs.settings
     found = []
     for i, (score, key, k) in sorted(_ref_best(idx, _ref_keys(name), st.review).items()):
         t = idx.targets[i]
@@ -222,7 +222,7 @@ def test_a_tie_goes_to_the_first_spelling_then_the_first_key(tmp_path: Path) -> 
         header + "t1,Company,Muller Optik,Mueller Optik;Mullar Optik,,xa,,,,,,test,,,\n",
         encoding="utf-8")
     rs = load(tmp_path)
-    idx = s.index_for(rs, "2026-06-01")
+    idx = s.index_for(rs)
     for name in ("Müller Optik", "Mullir Optik", "Optik Müller"):
         q = s.query(name)
         assert s._best(idx, q, 50.0) == _ref_best(idx, q.keys, 50.0), name

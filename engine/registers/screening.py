@@ -240,8 +240,6 @@ class Index:
         common = self.common
         rare: list[str] = []
         other: list[str] = []
-        rare_choices: tuple[str, ...] = ()
-        other_choices: tuple[str, ...] = ()
         for w in words:
             choices = get(w)
             if choices is None:
@@ -249,26 +247,26 @@ class Index:
                 choices = get(w)
                 if choices is None:
                     continue
-            # tuples joined in C (one block's are its own); a key under two of the
-            # tokens is scored twice, to the same score
             if len(choices) <= common:
                 if w not in rare:
                     rare.append(w)
-                    rare_choices += choices
             elif w not in other:
                 other.append(w)
-                other_choices += choices
-        return (rare, rare_choices) if rare else (other, other_choices)
+        tokens = rare or other
+        if len(tokens) == 1:  # the usual case: the token's own tuple, not a copy
+            return tokens, self.choices[tokens[0]]
+        # tuples joined in C, only those of the tokens that block (a common token's tuple is
+        # long); a key under two of the tokens is scored twice, to the same score
+        return tokens, sum(map(self.choices.__getitem__, tokens), ())
 
 
-def _targets(rs: RegisterSet, day: str) -> list[Target]:
+def _targets(rs: RegisterSet) -> list[Target]:
+    """Every listed entry and the parties of every notice, active or not (see `index_for`)."""
     out = []
     for e in rs.listed:
         keys = tuple(dict.fromkeys(k for n in (e.name, *e.aliases) for k in name_keys(n)))
         out.append(Target(e.kind, e.register, e.id, e.name, keys, e.countries, e.source))
     for n in rs.notices:
-        if not n.active_on(day):
-            continue  # expired or revoked notices are ignored (and linted)
         for role, p in n.parties():
             keys = tuple(dict.fromkeys(k for n in _names(p) for k in name_keys(n)))
             countries = frozenset({p.country}) if p.country else frozenset()
@@ -281,13 +279,17 @@ def _names(p: NamedParty) -> tuple[str, ...]:
     return (p.name, *p.aliases)
 
 
-def index_for(rs: RegisterSet, day: str) -> Index:
-    """The index of the entries and notices active on `day` (cached per day)."""
-    cached = rs._index.get(day)
+def index_for(rs: RegisterSet) -> Index:
+    """The index of the set's entries and notices, built once per set.
+
+    It holds every notice, active or not, and `_matches` skips a notice not active on the
+    case's day: an index per day (as before) was rebuilt for each new `submitted` date, a
+    fraction of a second for 10,000 entries, so a batch or replay spanning a year of dates
+    spent most of its time building indexes. The candidates of a name no longer depend on
+    the day either."""
+    cached: Index | None = rs._index.get("all")
     if cached is None:
-        if len(rs._index) > 64:
-            rs._index.clear()
-        cached = rs._index[day] = Index(_targets(rs, day))
+        cached = rs._index["all"] = Index(_targets(rs))
     return cached
 
 
@@ -295,23 +297,27 @@ def screen(rs: RegisterSet, day: str,
            parties: Iterable[tuple[str, str | None, str | None]]) -> tuple[ScreenMatch, ...]:
     """Every match and near match of the (role, name, country) parties, best first per
     party; one result per (party, entry)."""
-    idx = index_for(rs, day)
+    idx = index_for(rs)
     s = rs.settings
     out: list[ScreenMatch] = []
     for role, name, country in parties:
         if name:
             hits = idx.hits(name, s.review)
             if hits:  # the usual case is none: nothing within `review` of the name
-                out.extend(_matches(idx, s, role, name, country, hits))
+                out.extend(_matches(idx, s, day, role, name, country, hits))
     return tuple(out)
 
 
-def _matches(idx: Index, s: Settings, role: str, name: str, country: str | None,
+def _matches(idx: Index, s: Settings, day: str, role: str, name: str, country: str | None,
              hits: Hits) -> list[ScreenMatch]:
-    """The matches and near matches of a party among the hits of its name."""
+    """The matches and near matches of a party among the hits of its name; a party of a
+    notice only while the notice is active on `day` (expired or revoked ones are ignored,
+    and linted)."""
     found: list[ScreenMatch] = []
     for i, (raw, key, k) in hits:
         t = idx.targets[i]
+        if t.notice is not None and not t.notice.active_on(day):
+            continue
         penalised = bool(country and t.countries and country not in t.countries)
         score = raw - s.country_penalty if penalised else raw
         if score < s.review:
