@@ -345,7 +345,9 @@ def _best(idx: Index, q: Query, cutoff: float) -> dict[int, tuple[float, str, st
              for k in sorted_keys]
     if not any(found):
         return {}  # the usual case: no key within `cutoff` of the name
-    positions = sum((idx.by_token[t] for t in tokens), ())
+    by_token = idx.by_token  # one token (the usual case): its own tuple, not a copy
+    positions = by_token[tokens[0]] if len(tokens) == 1 else \
+        sum(map(by_token.__getitem__, tokens), ())
     best: dict[int, tuple[float, int, int]] = {}  # target: score, spelling, key
     for n, scored in enumerate(found):
         for _, score, pos in scored:
