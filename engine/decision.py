@@ -269,56 +269,108 @@ def _rule_finding(policy: CompiledPolicy, rule: CompiledRule, case: NormalizedCa
                    evidence.collect(policy, rule, case, views))
 
 
-def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tuple[str, ...]],
-           backend: str) -> Decision:
-    """Turn the hits of one evaluation into a Decision (explanation included)."""
-    findings: list[Finding] = []
-    required: set[str] = set()
-    conditions: set[str] = set()
-    requests: dict[str, str] = {}
+class _Fired(NamedTuple):
+    """The rules that fired, with their views, and what they ask of the decision."""
+
+    rules: list[tuple[CompiledRule, tuple[ItemView, ...]]]
+    required: set[str]
+    conditions: set[str]
+    requests: dict[str, str]  # field → request text, the first rule's (in rule order)
+
+
+def _fired(policy: CompiledPolicy, case: NormalizedCase,
+           hits: Mapping[str, tuple[str, ...]]) -> _Fired:
     index = {v.key: v for v in case.views}
     # a rule id the policy does not have, or a view key the case does not have, is a backend
     # bug: KeyError → engine-error (fail closed)
-    fired = sorted([policy.rule_index[r] for r in hits], key=itemgetter(0))
-    for _, rule in fired:
-        findings.append(_rule_finding(policy, rule, case,
-                                      tuple([index[k] for k in hits[rule.id]])))
-        required.update(rule.require_assurances)
-        conditions.update(rule.conditions)
-        if rule.field is not None and rule.field not in requests:
-            requests[rule.field] = rule.request or rule.message
-    if case.unknown:
-        findings.append(_unknown_finding(case.unknown, case.item_ids))
-    findings.extend(_classification_findings(policy, case))
-    findings.extend(_screening_findings(case))
-    findings.extend(_catch_all_findings(policy, case))
-    outcome = _combine(policy, findings)
-    missing = tuple(sorted(required - set(case.facts.get("assurances", ()))))
-    if missing or requests:
+    fired = _Fired([], set(), set(), {})
+    for _, rule in sorted([policy.rule_index[r] for r in hits], key=itemgetter(0)):
+        fired.rules.append((rule, tuple([index[k] for k in hits[rule.id]])))
+        fired.required.update(rule.require_assurances)
+        fired.conditions.update(rule.conditions)
+        if rule.field is not None and rule.field not in fired.requests:
+            fired.requests[rule.field] = rule.request or rule.message
+    return fired
+
+
+def _builtin_findings(policy: CompiledPolicy, case: NormalizedCase) -> list[Finding]:
+    """Unknown ids, classification, screening and catch-all findings, in that order."""
+    out = [_unknown_finding(case.unknown, case.item_ids)] if case.unknown else []
+    out.extend(_classification_findings(policy, case))
+    out.extend(_screening_findings(case))
+    out.extend(_catch_all_findings(policy, case))
+    return out
+
+
+def _settle(policy: CompiledPolicy, case: NormalizedCase, outcomes: list[str],
+            fired: _Fired) -> tuple[str, tuple[str, ...], Finding | None]:
+    """The outcome of the findings' outcomes, the missing assurances, and the fail-closed
+    finding when an approval must be withheld (then the outcome is raised)."""
+    outcome = min(outcomes, key=policy.rank.__getitem__) if outcomes \
+        else policy.policy.default_outcome
+    missing = tuple(sorted(fired.required - set(case.facts.get("assurances", ()))))
+    if missing or fired.requests:
         outcome = _at_least(policy, outcome, "request_information")
+    withheld = None
     if outcome in APPROVALS and (case.unclassified or "destination" not in case.facts):
-        findings.append(_fail_closed(case))
+        withheld = _fail_closed(case)
         outcome = _at_least(policy, outcome, "request_information")
+    return outcome, missing, withheld
+
+
+def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tuple[str, ...]],
+           backend: str) -> Decision:
+    """Turn the hits of one evaluation into a Decision (explanation included)."""
+    fired = _fired(policy, case, hits)
+    findings = [_rule_finding(policy, rule, case, views) for rule, views in fired.rules]
+    findings.extend(_builtin_findings(policy, case))
+    outcome, missing, withheld = _settle(policy, case, [f.outcome for f in findings], fired)
+    if withheld is not None:
+        findings.append(withheld)
     lc = policy.policy.license_conditions
     attached = tuple({"id": c, "title": lc[c].title, "text": lc[c].text}
-                     for c in sorted(conditions) if c in lc) \
+                     for c in sorted(fired.conditions) if c in lc) \
         if outcome == "approve_with_conditions" else ()
     ordered = _sorted(policy, findings)
-    asked = tuple({"field": k, "request": v} for k, v in sorted(requests.items()))
+    asked = tuple({"field": k, "request": v} for k, v in sorted(fired.requests.items()))
     return Decision(
         case_id=case.case_id, decision=outcome,
         policy={"id": policy.id, "version": policy.version, "digest": policy.digest},
         backend=backend, findings=ordered, conditions=attached,
-        required_assurances=tuple(sorted(required)), missing_assurances=missing,
+        required_assurances=tuple(sorted(fired.required)), missing_assurances=missing,
         information_requests=asked,
         explanation=explanation(_Outline(outcome, ordered, missing, asked, attached), policy),
         registers=case.screening.provenance if case.screening is not None else ())
 
 
-def _combine(policy: CompiledPolicy, findings: list[Finding]) -> str:
-    if not findings:
-        return policy.policy.default_outcome
-    return min([f.outcome for f in findings], key=policy.rank.__getitem__)
+class Summary(NamedTuple):
+    """What a behavioural diff compares of a decision (engine/diff/corpus.py `Recorded`)."""
+
+    decision: str
+    rules: frozenset[str]  # of the findings
+    conditions: frozenset[str]  # ids of the attached licence conditions
+    required_assurances: frozenset[str]
+    requested: frozenset[str]  # fields of the information requests
+
+
+def summarise_hits(policy: CompiledPolicy, case: NormalizedCase,
+                   hits: Mapping[str, tuple[str, ...]]) -> Summary:
+    """The `Summary` of `decide(policy, case, hits, ...)`, without the rules' messages, their
+    evidence and the explanation, which `diff` and `replay` do not compare and which were
+    a third of a decision's time (tests/test_decision_summary.py: the same as the decision's
+    on every fixture and on generated cases)."""
+    fired = _fired(policy, case, hits)
+    builtin = _builtin_findings(policy, case)
+    outcomes = [rule.outcome for rule, _ in fired.rules] + [f.outcome for f in builtin]
+    outcome, _, withheld = _settle(policy, case, outcomes, fired)
+    rules = {rule.id for rule, _ in fired.rules} | {f.rule for f in builtin}
+    if withheld is not None:
+        rules.add(withheld.rule)
+    lc = policy.policy.license_conditions
+    conditions = frozenset(c for c in fired.conditions if c in lc) \
+        if outcome == "approve_with_conditions" else frozenset()
+    return Summary(outcome, frozenset(rules), conditions, frozenset(fired.required),
+                   frozenset(fired.requests))
 
 
 def _fail_closed(case: NormalizedCase) -> Finding:

@@ -18,7 +18,7 @@ from engine.api import DEFAULT_BACKEND, BackendUnavailable
 from engine.backends import BACKENDS, Backend
 from engine.cases import CaseError, NormalizedCase, check_case, normalize
 from engine.compiler import CompiledPolicy
-from engine.decision import Decision, decide, engine_error
+from engine.decision import Decision, engine_error, summarise_hits
 from engine.diff.behavioural import UNCLASSIFIED, CaseKeys, Tally
 from engine.diff.causes import Explainer
 from engine.diff.corpus import CorpusCase, Recorded, Skipped
@@ -79,11 +79,13 @@ def decide_full(side: Side, case: Mapping[str, Any]
     normalized: NormalizedCase | None = None
     try:
         normalized = normalize(case, policy, side.registers)
-        decision = decide(policy, normalized, engine.evaluate(normalized), engine.name)
+        s = summarise_hits(policy, normalized, engine.evaluate(normalized))
+        recorded = Recorded(s.decision, s.rules, s.conditions, s.required_assurances,
+                            s.requested)
     except Exception as exc:  # fail closed, as engine.api.evaluate_with does
         normalized = None
-        decision = engine_error(policy, str(case.get("case_id")), engine.name, exc)
-    return summarise(decision), _keys(policy, case, normalized), normalized
+        recorded = summarise(engine_error(policy, str(case.get("case_id")), engine.name, exc))
+    return recorded, _keys(policy, case, normalized), normalized
 
 
 @dataclass(frozen=True)
