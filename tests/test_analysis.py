@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 import engine
 from engine.analysis.compare import compare
+from engine.analysis.derive import world_of
 from engine.analysis.encode import concrete_world, encode, outcome_of
 from engine.analysis.inputs import UNMAPPED_ENTRY, Inputs
 from engine.analysis.invariants import Invariant, check_invariants, load_invariants
@@ -125,7 +126,7 @@ def _more_parties(inputs: Inputs, rng: random.Random, values: dict[str, int]) ->
 def test_random_bounded_cases_decide_as_the_engine(version: str) -> None:
     policy = baseline(version)
     inputs = Inputs([policy], items=2, submitted=policy.policy.effective_from)
-    world, assured = inputs.world(policy)
+    world, assured = world_of(inputs, policy)
     enc = encode(policy, world, assured)
     solver = z3.Solver()
     solver.add(inputs.constraints)

@@ -12,6 +12,7 @@ import z3
 from click.testing import CliRunner
 
 from engine.analysis.compare import compare
+from engine.analysis.derive import world_of
 from engine.analysis.encode import encode, outcome_of
 from engine.analysis.inputs import Inputs
 from engine.analysis.invariants import Invariant, check_invariants
@@ -99,7 +100,7 @@ def test_invariant_refuted_only_with_two_consignees(tmp_path: Path) -> None:
 def test_random_points_with_two_parties_decide_as_the_engine() -> None:
     policy = baseline("2027.1")
     inputs = Inputs([policy], items=1, submitted=policy.policy.effective_from, parties=2)
-    world, assured = inputs.world(policy)
+    world, assured = world_of(inputs, policy)
     enc = encode(policy, world, assured)
     solver = z3.Solver()
     solver.add(inputs.constraints)

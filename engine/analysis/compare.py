@@ -26,6 +26,7 @@ from typing import Any
 
 import z3
 
+from engine.analysis.derive import world_of
 from engine.analysis.encode import INFO, Encoded, encode, outcome_of
 from engine.analysis.inputs import Inputs
 from engine.analysis.witness import AnalysisError, decisive, summary, verify
@@ -180,8 +181,8 @@ def compare(old: CompiledPolicy, new: CompiledPolicy, items: int = 2,
     start = time.monotonic()
     inputs = Inputs([old, new], items=items, submitted=new.policy.effective_from,
                     parties=parties)
-    w_old, a_old = inputs.world(old)
-    w_new, a_new = inputs.world(new)
+    w_old, a_old = world_of(inputs, old)
+    w_new, a_new = world_of(inputs, new)
     e_old, e_new = encode(old, w_old, a_old), encode(new, w_new, a_new)
     old_rank = _new_rank(e_old, new)
     policies = {"OLD": old, "NEW": new}

@@ -35,8 +35,7 @@ from typing import Any
 
 import z3
 
-from engine.analysis.derive import NAMED, UNMAPPED_ENTRY, Derived, match_entry
-from engine.analysis.encode import World
+from engine.analysis.space import NAMED, UNMAPPED_ENTRY, match_entry
 from engine.compiler import CompiledPolicy
 from engine.implicated import normalise_name
 from engine.model import (
@@ -180,11 +179,6 @@ class Inputs:
 
     def item_exists(self, j: int) -> z3.BoolRef:
         return self.v["n_items"] > j
-
-    def world(self, policy: CompiledPolicy) -> tuple[World, dict[str, z3.BoolRef]]:
-        """The facts of `policy` as expressions of these inputs."""
-        d = Derived(self, policy)
-        return d.world(), {a: self.b[f"assured:{a}"] for a in self.assurances}
 
     # -- a model → the witness case -------------------------------------------------
 

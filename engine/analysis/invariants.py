@@ -27,6 +27,7 @@ import z3
 
 from engine import conditions
 from engine.analysis.compare import simplified
+from engine.analysis.derive import world_of
 from engine.analysis.encode import condition, encode, outcome_of
 from engine.analysis.inputs import Inputs
 from engine.analysis.witness import decisive, summary, verify
@@ -85,7 +86,7 @@ def check_invariants(policy: CompiledPolicy, invariants: list[Invariant], items:
     start = time.monotonic()
     inputs = Inputs([policy], items=items, submitted=policy.policy.effective_from,
                     parties=parties)
-    world, assured = inputs.world(policy)
+    world, assured = world_of(inputs, policy)
     enc = encode(policy, world, assured)
     solver = z3.Solver()
     solver.add(inputs.constraints)

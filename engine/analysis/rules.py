@@ -38,6 +38,7 @@ from typing import Any
 import z3
 
 from engine.analysis.compare import simplified
+from engine.analysis.derive import world_of
 from engine.analysis.encode import APPROVALS, INFO, Encoded, encode
 from engine.analysis.inputs import Inputs
 from engine.analysis.witness import verify_fires
@@ -95,7 +96,7 @@ class _Queries:
         inputs = Inputs([policy], items=items, submitted=policy.policy.effective_from,
                         parties=parties)
         self.inputs = inputs
-        world, self.assured = inputs.world(policy)
+        world, self.assured = world_of(inputs, policy)
         self.enc: Encoded = encode(policy, world, self.assured)
         self.fired = self.enc.fired
         self.incomplete = z3.Or([z3.And(i.exists, i.unclassified) for i in world.items]

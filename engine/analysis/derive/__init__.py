@@ -3,8 +3,9 @@
 engine/analysis/inputs.py holds the variables; here every fact of engine/facts.py is derived
 from them with the version's compiled tables, as engine/cases/ normalises a case. One
 module per scope:
-- version.py `Derived`: choices among destination codes and vocabularies as this version
-  sees them (known, unknown, band, factors), the unknown-id finding, and the world;
+- choices.py `Choices`: choices among destination codes and vocabularies as this version
+  sees them (known, unknown, band, factors);
+- version.py `world_of`: the world of the version, with the unknown-id finding;
 - case.py `CaseFacts`: case-scope facts (parties' bands, factors and Freedom House data,
   payment, re-export, due diligence, sanctions targets, implicated-party matches of every
   named party's name);
@@ -13,8 +14,6 @@ module per scope:
   item kinds, and the facts of each item view, sanctions regimes in force included.
 """
 
-from engine.analysis.derive.case import NAMED
-from engine.analysis.derive.item import UNMAPPED_ENTRY, match_entry
-from engine.analysis.derive.version import Derived
+from engine.analysis.derive.version import world_of
 
-__all__ = ["NAMED", "UNMAPPED_ENTRY", "Derived", "match_entry"]
+__all__ = ["world_of"]

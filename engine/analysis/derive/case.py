@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
 
 import z3
 
+from engine.analysis.derive.choices import Choices
 from engine.analysis.encode import Item, compare, vocab_of
 from engine.facts import FACTS, NUMBER, SET
 from engine.model import PAYERS, PAYMENT_METHODS
 
-# the named parties of the bounded space (engine/cases/normalizer.py `profiles`): variable →
-# role; each may give one of the implicated-party names (`<var>_name_match`). With more
-# than one consignee or intermediary (`Inputs.parties`), `Inputs.named` adds `con1`, `int1`…
-NAMED = {"eu": "end_user", "con": "consignee", "int": "intermediary", "pur": "purchaser",
-         "prev": "previous_consignee"}
 
-if TYPE_CHECKING:
-    from engine.analysis.derive.item import ItemDerived
-    from engine.analysis.derive.version import Derived
+class Classified(Protocol):
+    """What the case facts read of an item's classification (derive/item.py `ItemDerived`)."""
+
+    def cand(self, category: str) -> z3.BoolRef: ...
 
 
 class CaseFacts:
     """Case-scope facts of one version (a FactView)."""
 
-    def __init__(self, d: Derived):
+    def __init__(self, d: Choices):
         self.d, self.i, self.p = d, d.i, d.p
-        self.items: list[tuple[Item, ItemDerived]] = []
+        self.items: Sequence[tuple[Item, Classified]] = ()
         self.cache: dict[tuple[str, str, Any], z3.BoolRef] = {}
 
     # single-party profiles: fact prefix → input variable

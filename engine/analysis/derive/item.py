@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import z3
 
 from engine.analysis.derive.case import CaseFacts, cmp_real
+from engine.analysis.derive.choices import Choices
 from engine.analysis.encode import Item, View, vocab_of
-from engine.compiler import CompiledPolicy
+from engine.analysis.space import UNMAPPED_ENTRY, match_entry
 from engine.model import ENTRY_KINDS, ITEM_KINDS, entry_regime
-
-if TYPE_CHECKING:
-    from engine.analysis.derive.version import Derived
-
-UNMAPPED_ENTRY = "0E999.zz"  # a well-formed entry no version maps (checked)
-
-
-def match_entry(policy: CompiledPolicy, entry: str) -> str | None:
-    """The longest mapped prefix on dot boundaries (engine/cases/normalizer.py `match_entry`)."""
-    parts = entry.split(".")
-    for n in range(len(parts), 0, -1):
-        prefix = ".".join(parts[:n])
-        if prefix in policy.control_map:
-            return prefix
-    return None
 
 
 def _entry_kind(entry: str) -> str | None:
@@ -38,7 +24,7 @@ def _covers(listed: str, entry: str) -> bool:
 class ItemDerived:
     """One item of one version: classification, item facts and its views."""
 
-    def __init__(self, d: Derived, case: CaseFacts, j: int):
+    def __init__(self, d: Choices, case: CaseFacts, j: int):
         self.d, self.case, self.j, self.i, self.p = d, case, j, d.i, d.p
         i = self.i
         self.given = {e: i.b[f"entry{j}:{e}"] for e in [*i.entries, UNMAPPED_ENTRY]}

@@ -1,102 +1,37 @@
-"""Choices among destination codes and vocabularies as one version sees them; the world."""
+"""The world of one version: every fact as an expression of the shared inputs."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 import z3
 
 from engine.analysis.derive.case import CaseFacts
+from engine.analysis.derive.choices import Choices
 from engine.analysis.derive.item import ItemDerived
 from engine.analysis.encode import World
+from engine.analysis.inputs import Inputs
 from engine.compiler import CompiledPolicy
-from engine.model import UNKNOWN_BAND
-
-if TYPE_CHECKING:
-    from engine.analysis.inputs import Inputs
 
 
-class Derived:
-    """Every fact of one version as an expression of the shared inputs."""
-
-    def __init__(self, inputs: Inputs, policy: CompiledPolicy):
-        self.i, self.p = inputs, policy
-        self.day = inputs.submitted[:10]
-        self.regimes = [r for r in policy.sanctions if r.in_force(self.day)]
-        self.memo: dict[Any, z3.BoolRef] = {}
-
-    # -- country choices ---------------------------------------------------------------
-    def is_code(self, var: str, codes: Any) -> z3.BoolRef:
-        key = (var, frozenset(codes))
-        if key not in self.memo:
-            idx = [k for k, c in enumerate(self.i.codes) if c in codes]
-            x = self.i.v[var]
-            self.memo[key] = z3.Or([x == k for k in idx]) if idx else z3.BoolVal(False)
-        return self.memo[key]
-
-    def known(self, var: str) -> z3.BoolRef:
-        return self.is_code(var, self.p.destinations)
-
-    def unknown_code(self, var: str) -> z3.BoolRef:
-        """A code the version does not know (the destination's -1 is such a code)."""
-        x = self.i.v[var]
-        low = -1 if var == "dest" else 0
-        return z3.And(x >= low, z3.Not(self.known(var)))
-
-    def band_is(self, var: str, band: str) -> z3.BoolRef:
-        codes = {c for c, d in self.p.destinations.items() if d.band == band}
-        out = self.is_code(var, codes)
-        if band == UNKNOWN_BAND:
-            out = z3.Or(out, self.unknown_code(var))
-        return out
-
-    def has_factor(self, var: str, factor: str) -> z3.BoolRef:
-        return self.is_code(var, {c for c, d in self.p.destinations.items()
-                                  if factor in d.factors})
-
-    @property
-    def party_vars(self) -> tuple[str, ...]:
-        """Every named party's country variable (engine/analysis/inputs.py `named`)."""
-        return self.i.party_vars
-
-    # -- per-version enum choices --------------------------------------------------------
-    def choice_eq(self, var: str, values: Sequence[str], value: Any, vocab: str) -> z3.BoolRef:
-        if value not in self.p.vocab.get(vocab, ()) or value not in values:
-            return z3.BoolVal(False)
-        return self.i.v[var] == values.index(value)
-
-    def choice_present(self, var: str, values: Sequence[str], vocab: str) -> z3.BoolRef:
-        known = self.p.vocab.get(vocab, ())
-        x = self.i.v[var]
-        return z3.Or([x == k for k, v in enumerate(values) if v in known] or [z3.BoolVal(False)])
-
-    def choice_unknown(self, var: str, values: Sequence[str], vocab: str) -> z3.BoolRef:
-        known = self.p.vocab.get(vocab, ())
-        x = self.i.v[var]
-        return z3.Or([x == k for k, v in enumerate(values) if v not in known]
-                     or [z3.BoolVal(False)])
-
-    def world(self) -> World:
-        i = self.i
-        case = CaseFacts(self)
-        unknown = [self.unknown_code("dest")]
-        unknown += [self.unknown_code(v) for v in (*self.party_vars, "route", "exp")]
-        unknown += [self.choice_unknown("eu_type", i.types, "end_user_types"),
-                    self.choice_unknown("purpose", i.purposes, "end_use_purposes"),
-                    *(self.choice_unknown(r, i.roles, "intermediary_roles")
-                      for r in i.role_vars),
-                    self.choice_unknown("currency", i.currencies, "currencies")]
-        unknown += [i.b[f"flag:{f}"] for f in i.flags if f not in self.p.vocab["red_flags"]]
-        unknown += [i.b[f"assured:{a}"] for a in i.assurances
-                    if a not in self.p.vocab["assurances"]]
-        items = []
-        for j in range(i.items):
-            item = ItemDerived(self, case, j)
-            unknown.append(z3.And(i.item_exists(j), item.declared_unknown))
-            items.append(item.item())
-        case.items = items
-        return World(case, [it for it, _ in items], z3.Or(unknown),
-                     z3.Not(self.known("dest")),
-                     z3.Or([i.declares_ground(j) for j in range(i.items)]))
-
+def world_of(inputs: Inputs, policy: CompiledPolicy) -> tuple[World, dict[str, z3.BoolRef]]:
+    """The facts of `policy` as expressions of `inputs`, and the variable of each assurance
+    the inputs may give."""
+    d, i = Choices(inputs, policy), inputs
+    case = CaseFacts(d)
+    unknown = [d.unknown_code("dest")]
+    unknown += [d.unknown_code(v) for v in (*d.party_vars, "route", "exp")]
+    unknown += [d.choice_unknown("eu_type", i.types, "end_user_types"),
+                d.choice_unknown("purpose", i.purposes, "end_use_purposes"),
+                *(d.choice_unknown(r, i.roles, "intermediary_roles") for r in i.role_vars),
+                d.choice_unknown("currency", i.currencies, "currencies")]
+    unknown += [i.b[f"flag:{f}"] for f in i.flags if f not in policy.vocab["red_flags"]]
+    unknown += [i.b[f"assured:{a}"] for a in i.assurances
+                if a not in policy.vocab["assurances"]]
+    items = []
+    for j in range(i.items):
+        item = ItemDerived(d, case, j)
+        unknown.append(z3.And(i.item_exists(j), item.declared_unknown))
+        items.append(item.item())
+    case.items = items
+    found = World(case, [it for it, _ in items], z3.Or(unknown), z3.Not(d.known("dest")),
+                  z3.Or([i.declares_ground(j) for j in range(i.items)]))
+    return found, {a: i.b[f"assured:{a}"] for a in i.assurances}
