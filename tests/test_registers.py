@@ -280,6 +280,28 @@ def test_service_screens_with_registers() -> None:
         assert body["registers"][0]["id"] == "example-denials"
 
 
+def test_service_builds_the_screening_index_before_the_first_request() -> None:
+    """The self-test at start builds the set's one index: no request pays for it, whatever
+    its `submitted` date (an index per day was built on the event loop by the first request
+    of each new date)."""
+    from starlette.testclient import TestClient
+
+    from engine.registers.screening import index_for
+    from engine.service.app import create_app
+    from engine.service.config import ServiceConfig
+
+    cfg = ServiceConfig(backend="python", mask="none", registers=str(EXAMPLE))
+    app = create_app(cfg)
+    with TestClient(app) as client:
+        rs = app.state.echri.store.registers
+        built = list(rs._index.values())
+        assert len(built) == 1
+        for day in ("2025-03-01", "2026-02-02", "2026-11-30"):
+            r = client.post("/v1/decisions", json=_case("Nobody Known Ltd", submitted=day))
+            assert r.status_code == 200, r.text
+        assert list(rs._index.values()) == built and built[0] is index_for(rs)
+
+
 REGISTER_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "echri-baseline" \
     / "registers"
 
