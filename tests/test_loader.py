@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from engine import loader
 from engine.loader import (
     Mark,
     load_data_text,
@@ -146,3 +151,61 @@ def test_valid_json_and_yaml_data() -> None:
     assert load_json_text('{"a": [1, 2.5]}') == ({"a": [1, 2.5]}, [])
     assert load_data_text('{"a": 1}') == ({"a": 1}, [])
     assert load_data_text("a: 1\n") == ({"a": 1}, [])
+
+
+# -- the msgspec fast path of load_json_text agrees with the strict parser ----------------
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**320), 10**320),
+                     st.integers(-(2**70), 2**70), st.floats(allow_nan=False,
+                                                             allow_infinity=False),
+                     st.text(alphabet=st.sampled_from('ab"\\: \t\n\u00e9\u4e2d{}[],'),
+                             max_size=6))
+_keys = st.text(alphabet=st.sampled_from('ab"\\: '), max_size=4)
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)), max_leaves=20)
+
+
+def _strict(text: str) -> tuple[Any, list[Any]]:
+    """load_json_text without the fast path (the strict parser alone)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(loader, "_fast", lambda _: loader._SLOW)
+        return load_json_text(text)
+
+
+def _same(text: str) -> None:
+    fast, strict = load_json_text(text), _strict(text)
+    assert repr(fast[0]) == repr(strict[0]), text  # repr: 1 vs 1.0 vs True differ
+    assert [(p.code, p.message) for p in fast[1]] == [(p.code, p.message) for p in strict[1]]
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(value=_values, spaced=st.booleans())
+def test_json_fast_path_agrees_on_values(value: Any, spaced: bool) -> None:
+    text = json.dumps(value, separators=(", ", " : ") if spaced else (",", ":"))
+    _same(text)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(value=st.dictionaries(_keys, _values, min_size=1, max_size=4), data=st.data())
+def test_json_fast_path_refuses_every_duplicate(value: dict[str, Any],
+                                                data: st.DataObject) -> None:
+    """A key given twice, at the top or nested, with or without spaces before the colon."""
+    key = data.draw(st.sampled_from(sorted(value)))
+    again = json.dumps({key: data.draw(_values)})[1:-1]
+    space = data.draw(st.sampled_from(["", " ", "\n"]))
+    inner = json.dumps(value, separators=(",", space + ":"))[1:-1]
+    text = "{" + inner + "," + again + "}"
+    if data.draw(st.booleans()):
+        text = '{"outer": ' + text + ', "x": "a\\":b"}'  # a colon after an escaped quote
+    _same(text)
+    assert load_json_text(text)[0] is None
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 1, "a": 2}', '{"a\\":": 1, "a": 1, "a": 2}', '{"a" :1,"a" : 2}',
+    '{"a": {"b": 1, "b": 1}}', '[{"a": 1}, {"a": 1, "a": 1}]', '{"a": 1e400}',
+    '{"a": "\\ud800"}', '[' + '9' * 300 + ']', '[-' + '9' * 299 + ']', '[-' + '9' * 300 + ']',
+    '{"a": NaN}', '{"a": 1,}', ' {"a": [1, 2.5, -0, -0.0, 1E5, 1e-400]} ', '"\\u0000"',
+    "[" * 101 + "]" * 101, "[" * 100 + "]" * 100, '{"a":"x\\":1,\\"a\\":2"}'])
+def test_json_fast_path_agrees_on_edges(text: str) -> None:
+    _same(text)
