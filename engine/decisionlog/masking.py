@@ -52,8 +52,6 @@ def parse_pointer(path: str) -> tuple[str, ...]:
     return tuple(s.replace("~1", "/").replace("~0", "~") for s in path[1:].split("/"))
 
 
-
-
 def _replaced(node: Any, segments: Sequence[str], change: Callable[[Any], Any]) -> Any:
     """`node` with `change` applied to every value the pointer names (missing parts are
     skipped). The input is never changed: a container on the way is copied, shallowly,

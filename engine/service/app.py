@@ -29,7 +29,7 @@ from engine.schemas import printable
 from engine.service import decisions as dec
 from engine.service.auth import check_bearer, read_tokens
 from engine.service.config import ServiceConfig, from_environment
-from engine.service.decisions import Decided
+from engine.service.decisions import JSON_TYPES, JSONL_TYPES, Decided
 from engine.service.fastpath import DecisionRoute, decision_body
 from engine.service.metrics import ERRORS, LATENCY, READY, REQUESTS, exposition
 from engine.service.openapi import openapi_document
@@ -38,8 +38,6 @@ from engine.service.state import ServiceState
 
 log = logging.getLogger("echri.service")
 access = logging.getLogger("echri.access")
-JSON_TYPES = ("application/json",)
-JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 BATCH_SLICE = 50
 _TASKS: set[asyncio.Task[Any]] = set()

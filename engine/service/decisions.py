@@ -31,6 +31,9 @@ from engine.service.problems import Problem, ProblemError, diagnostic_errors
 from engine.service.state import ServiceState
 
 _BOM = "\ufeff"
+# the media types of a case, and of a batch as JSON Lines (both routes read them)
+JSON_TYPES = ("application/json",)
+JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines")
 
 
 @dataclass(frozen=True, slots=True)

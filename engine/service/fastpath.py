@@ -69,7 +69,7 @@ async def decision_body(state: ServiceState, scope: Scope, receive: Receive) -> 
     tokens = scope["app"].state.tokens
     if tokens:
         check_bearer(headers.get("authorization"), tokens)
-    if dec.media_type(headers) != "application/json":
+    if dec.media_type(headers) not in dec.JSON_TYPES:
         raise Problem("unsupported-media-type", "send the case as `application/json`")
     raw = await dec.read_body(receive, headers.get("content-length"),
                               state.config.max_body_bytes)
