@@ -318,6 +318,15 @@ def _settle(policy: CompiledPolicy, case: NormalizedCase, outcomes: list[str],
     return outcome, missing, withheld
 
 
+def _attached(policy: CompiledPolicy, outcome: str, fired: _Fired) -> list[str]:
+    """The ids of the licence conditions the decision attaches, sorted: those the fired
+    rules name that the policy defines, and only to an approval with conditions."""
+    if outcome != "approve_with_conditions":
+        return []
+    lc = policy.policy.license_conditions
+    return [c for c in sorted(fired.conditions) if c in lc]
+
+
 def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tuple[str, ...]],
            backend: str) -> Decision:
     """Turn the hits of one evaluation into a Decision (explanation included)."""
@@ -329,8 +338,7 @@ def decide(policy: CompiledPolicy, case: NormalizedCase, hits: Mapping[str, tupl
         findings.append(withheld)
     lc = policy.policy.license_conditions
     attached = tuple({"id": c, "title": lc[c].title, "text": lc[c].text}
-                     for c in sorted(fired.conditions) if c in lc) \
-        if outcome == "approve_with_conditions" else ()
+                     for c in _attached(policy, outcome, fired))
     ordered = _sorted(policy, findings)
     asked = tuple({"field": k, "request": v} for k, v in sorted(fired.requests.items()))
     return Decision(
@@ -366,11 +374,8 @@ def summarise_hits(policy: CompiledPolicy, case: NormalizedCase,
     rules = {rule.id for rule, _ in fired.rules} | {f.rule for f in builtin}
     if withheld is not None:
         rules.add(withheld.rule)
-    lc = policy.policy.license_conditions
-    conditions = frozenset(c for c in fired.conditions if c in lc) \
-        if outcome == "approve_with_conditions" else frozenset()
-    return Summary(outcome, frozenset(rules), conditions, frozenset(fired.required),
-                   frozenset(fired.requests))
+    return Summary(outcome, frozenset(rules), frozenset(_attached(policy, outcome, fired)),
+                   frozenset(fired.required), frozenset(fired.requests))
 
 
 def _fail_closed(case: NormalizedCase) -> Finding:
