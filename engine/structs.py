@@ -317,4 +317,3 @@ def _frozen(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return ("array", tuple(_frozen(v) for v in value))
     return (type(value) is bool, value)
-

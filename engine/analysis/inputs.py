@@ -307,5 +307,3 @@ class Inputs:
 
 def _amount(cents: int) -> int | float:
     return cents // 100 if cents % 100 == 0 else cents / 100
-
-

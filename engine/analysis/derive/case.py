@@ -289,4 +289,3 @@ def _count(present: Any) -> z3.ArithRef:
 def cmp_real(op: str, x: z3.ArithRef, number: float) -> z3.BoolRef:
     n = z3.RealVal(repr(float(number))) if not isinstance(number, int) else z3.RealVal(number)
     return {"equals": x == n, "lt": x < n, "lte": x <= n, "gt": x > n, "gte": x >= n}[op]
-
