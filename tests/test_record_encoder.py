@@ -243,3 +243,22 @@ def test_generated_encoder_has_no_builtins() -> None:
     with pytest.raises(NameError):
         namespace["probe"]()
     assert code.co_filename == "<echri record case>"
+
+
+def test_an_empty_fragment_is_served_from_the_cache() -> None:
+    """A set none of whose tested members is there has an empty fragment (false flags are
+    left out): the cache answers it like any other, the slow path runs once per value."""
+    keys = [KeySpec(f"g{i}", "member", "destination.factors", f"m{i}")
+            for i in range(INLINE_TESTS + 2)]
+    flat = Flattener(keys, "case")
+    (fact, _, _, _, cache), = flat._sets
+    calls = []
+    real = flat.encode.__globals__
+    slow = next(k for k, v in real.items() if k.startswith("E") and callable(v))
+    miss = real[slow]
+    real[slow] = lambda v: calls.append(v) or miss(v)
+    none = frozenset({"other"})
+    for _ in range(3):
+        assert flat.encode({fact: none}) == '{"kind":"case"}'
+        assert flat.encode({fact: frozenset({"m1"})}) == '{"kind":"case","g1":true}'
+    assert calls == [none, frozenset({"m1"})] and cache[none] == ""

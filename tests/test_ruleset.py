@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from engine import ruleset
 from engine.conditions import All, AnyOf
 from engine.conditions import Test as IrTest
+from engine.facts import BOOL, FACTS
 from engine.operators import OPERATORS
 from engine.predicates import compile_condition
 from engine.ruleset import (
@@ -57,6 +58,8 @@ def durable_match(expr: dict[str, Any] | bool, record: dict[str, Any]) -> bool:
     if "$or" in expr:
         return any(durable_match(e, record) for e in expr["$or"])
     op, key, rhs = atom(expr)
+    if op == "$nex":
+        return key not in record
     if key not in record:
         return False  # durable_rules.md §7: comparisons on a missing field never match
     value = record[key]
@@ -76,32 +79,39 @@ def record(rules: list, facts: dict[str, Any]) -> dict[str, Any]:
 ENUM_K, NUM_K, BOOL_K = "end_user__type", "item__value", "exporter__hrdd_policy"
 NUM_H, BOOL_H = "item__value__has", "exporter__hrdd_policy__has"
 FLAG = "end_user__flags__"
+
+
+def NEX(key: str) -> dict[str, Any]:
+    """A test of a false flag: the record leaves it out (translate.py `flag`)."""
+    return {"$nex": {key: 1}}
+
+
 SNAPSHOTS: list[tuple[IrTest, dict[str, Any]]] = [
     (IrTest("end_user.type", "equals", "police"), {ENUM_K: "police"}),
     (IrTest("end_user.type", "equals", "police", True), {"$neq": {ENUM_K: "police"}}),
     (IrTest("item.value", "equals", 5), {NUM_K: 5}),  # 0 == 5 is false: no `__has` needed
     (IrTest("item.value", "equals", 0), {"$and": [{NUM_H: True}, {NUM_K: 0}]}),
     (IrTest("item.value", "equals", 5, True), {"$neq": {NUM_K: 5}}),
-    (IrTest("item.value", "equals", 0, True), {"$or": [{NUM_H: False}, {"$neq": {NUM_K: 0}}]}),
+    (IrTest("item.value", "equals", 0, True), {"$or": [NEX(NUM_H), {"$neq": {NUM_K: 0}}]}),
     (IrTest("exporter.hrdd_policy", "equals", False),
-     {"$and": [{BOOL_H: True}, {BOOL_K: False}]}),
+     {"$and": [{BOOL_H: True}, NEX(BOOL_K)]}),
     (IrTest("exporter.hrdd_policy", "equals", False, True),
-     {"$or": [{BOOL_H: False}, {"$neq": {BOOL_K: False}}]}),
+     {"$or": [NEX(BOOL_H), {BOOL_K: True}]}),
     (IrTest("exporter.hrdd_policy", "equals", True), {BOOL_K: True}),
-    (IrTest("exporter.hrdd_policy", "equals", True, True), {"$neq": {BOOL_K: True}}),
+    (IrTest("exporter.hrdd_policy", "equals", True, True), NEX(BOOL_K)),
     (IrTest("end_user.type", "not_equals", "police"),
      {"$and": [{"$neq": {ENUM_K: ""}}, {"$neq": {ENUM_K: "police"}}]}),
     (IrTest("end_user.type", "not_equals", "police", True),
      {"$or": [{ENUM_K: ""}, {ENUM_K: "police"}]}),
     (IrTest("item.value", "not_equals", 5), {"$and": [{NUM_H: True}, {"$neq": {NUM_K: 5}}]}),
-    (IrTest("item.value", "not_equals", 5, True), {"$or": [{NUM_H: False}, {NUM_K: 5}]}),
+    (IrTest("item.value", "not_equals", 5, True), {"$or": [NEX(NUM_H), {NUM_K: 5}]}),
     (IrTest("item.value", "not_equals", 0), {"$neq": {NUM_K: 0}}),
     (IrTest("item.value", "not_equals", 0, True), {NUM_K: 0}),
     (IrTest("exporter.hrdd_policy", "not_equals", True),
-     {"$and": [{BOOL_H: True}, {"$neq": {BOOL_K: True}}]}),
+     {"$and": [{BOOL_H: True}, NEX(BOOL_K)]}),
     (IrTest("exporter.hrdd_policy", "not_equals", True, True),
-     {"$or": [{BOOL_H: False}, {BOOL_K: True}]}),
-    (IrTest("exporter.hrdd_policy", "not_equals", False), {"$neq": {BOOL_K: False}}),
+     {"$or": [NEX(BOOL_H), {BOOL_K: True}]}),
+    (IrTest("exporter.hrdd_policy", "not_equals", False), {BOOL_K: True}),
     (IrTest("end_user.type", "in", ("a", "b")), {"$or": [{ENUM_K: "a"}, {ENUM_K: "b"}]}),
     (IrTest("end_user.type", "in", ("a", "b"), True),
      {"$and": [{"$neq": {ENUM_K: "a"}}, {"$neq": {ENUM_K: "b"}}]}),
@@ -111,30 +121,30 @@ SNAPSHOTS: list[tuple[IrTest, dict[str, Any]]] = [
     (IrTest("end_user.type", "not_in", ("a", "b"), True),
      {"$or": [{ENUM_K: ""}, {ENUM_K: "a"}, {ENUM_K: "b"}]}),
     (IrTest("end_user.flags", "contains", "x"), {FLAG + "x": True}),
-    (IrTest("end_user.flags", "contains", "x", True), {FLAG + "x": False}),
+    (IrTest("end_user.flags", "contains", "x", True), NEX(FLAG + "x")),
     (IrTest("end_user.flags", "contains_any", ("x", "y")),
      {"$or": [{FLAG + "x": True}, {FLAG + "y": True}]}),
     (IrTest("end_user.flags", "contains_any", ("x", "y"), True),
-     {"$and": [{FLAG + "x": False}, {FLAG + "y": False}]}),
+     {"$and": [NEX(FLAG + "x"), NEX(FLAG + "y")]}),
     (IrTest("end_user.flags", "contains_all", ("x", "y")),
      {"$and": [{FLAG + "x": True}, {FLAG + "y": True}]}),
     (IrTest("end_user.flags", "contains_all", ("x", "y"), True),
-     {"$or": [{FLAG + "x": False}, {FLAG + "y": False}]}),
+     {"$or": [NEX(FLAG + "x"), NEX(FLAG + "y")]}),
     (IrTest("end_user.type", "exists", True), {"$neq": {ENUM_K: ""}}),
     (IrTest("end_user.type", "exists", True, True), {ENUM_K: ""}),
     (IrTest("end_user.type", "exists", False), {ENUM_K: ""}),
     (IrTest("end_user.flags", "exists", True), {FLAG + "nonempty": True}),
-    (IrTest("end_user.flags", "exists", False), {FLAG + "nonempty": False}),
+    (IrTest("end_user.flags", "exists", False), NEX(FLAG + "nonempty")),
     (IrTest("item.value", "exists", True), {NUM_H: True}),
-    (IrTest("item.value", "exists", True, True), {NUM_H: False}),
-    (IrTest("exporter.hrdd_policy", "exists", False), {BOOL_H: False}),
+    (IrTest("item.value", "exists", True, True), NEX(NUM_H)),
+    (IrTest("exporter.hrdd_policy", "exists", False), NEX(BOOL_H)),
     (IrTest("end_user.name", "exists", True), {"end_user__name__has": True}),
     (IrTest("end_user.name", "exists", False, True), {"end_user__name__has": True}),
     (IrTest("item.value", "lt", 10), {"$and": [{NUM_H: True}, {"$lt": {NUM_K: 10}}]}),
-    (IrTest("item.value", "lt", 10, True), {"$or": [{NUM_H: False}, {"$gte": {NUM_K: 10}}]}),
+    (IrTest("item.value", "lt", 10, True), {"$or": [NEX(NUM_H), {"$gte": {NUM_K: 10}}]}),
     (IrTest("item.value", "lt", 0), {"$lt": {NUM_K: 0}}),
     (IrTest("item.value", "lte", 10), {"$and": [{NUM_H: True}, {"$lte": {NUM_K: 10}}]}),
-    (IrTest("item.value", "lte", 10, True), {"$or": [{NUM_H: False}, {"$gt": {NUM_K: 10}}]}),
+    (IrTest("item.value", "lte", 10, True), {"$or": [NEX(NUM_H), {"$gt": {NUM_K: 10}}]}),
     (IrTest("item.value", "gt", 10.5), {"$gt": {NUM_K: 10.5}}),
     (IrTest("item.value", "gt", 10.5, True), {"$lte": {NUM_K: 10.5}}),
     (IrTest("item.value", "gt", -1), {"$and": [{NUM_H: True}, {"$gt": {NUM_K: -1}}]}),
@@ -212,14 +222,21 @@ def _policies() -> list[Any]:
 def test_right_hand_sides_are_scalars_and_operators_are_plain(index: int) -> None:
     policy = _policies()[index]
     for scope in ("case", "item"):
-        for a in _atoms(compile_rulesets(policy, scope)):
+        compiled = compile_scope(policy, scope)
+        flags = {s.key for s in compiled.keys if s.kind != "value" or FACTS[s.fact].type == BOOL}
+        for a in _atoms(list(compiled.shards)):
             op, key, rhs = atom(a)
             assert type(rhs) in (str, int, float, bool), a
-            assert op in ("$eq", "$neq", "$lt", "$lte", "$gt", "$gte"), a
+            assert op in ("$eq", "$neq", "$lt", "$lte", "$gt", "$gte", "$nex"), a
             assert "." not in key and key not in ("sid", "id")
+            if key in flags:  # a flag is true, or absent (`$nex`): a record has no false one
+                assert a in ({key: True}, {"$nex": {key: 1}}), a
+            else:
+                assert op != "$nex" and type(rhs) is not bool, a
         text = json.dumps(compile_rulesets(policy, scope))
-        for banned in ("$in", "$iany", "$iall", "$nex", "$ex", "$mt", "$imt"):
+        for banned in ("$in", "$iany", "$iall", "$ex", "$mt", "$imt"):
             assert f'"{banned}"' not in text
+        assert ": false" not in text  # no test of a false flag: a record has none
 
 
 @pytest.mark.parametrize("index", range(3))
@@ -316,14 +333,21 @@ def _flattener() -> Flattener:
 
 def test_flattener_defaults_and_encoding() -> None:
     flat = _flattener()
+    # neutral values; the false flags are left out
     assert flat.flatten({}) == {
-        "sid": "0", "id": "i", "kind": "item", "end_user__type": "", "end_user__flags__f": False,
-        "end_user__name__has": False, "exporter__hrdd_policy": False,
-        "exporter__hrdd_policy__has": False, "item__value": 0, "item__value__has": False}
+        "sid": "0", "id": "i", "kind": "item", "end_user__type": "", "item__value": 0}
+    assert flat.encode({}) == json.dumps(flat.flatten({}), separators=(",", ":"))
     facts = {"item.value": 12.5, "end_user.type": 'O"Brien\u00e9', "exporter.hrdd_policy": True,
              "end_user.flags": frozenset({"f", "g"}), "end_user.name": "n"}
+    assert flat.flatten(facts) == {
+        "sid": "0", "id": "i", "kind": "item", "end_user__type": 'O"Brien\u00e9',
+        "end_user__flags__f": True, "end_user__name__has": True, "exporter__hrdd_policy": True,
+        "exporter__hrdd_policy__has": True, "item__value": 12.5, "item__value__has": True}
     assert json.loads(flat.encode(facts)) == flat.flatten(facts)
     assert flat.encode(facts) == json.dumps(flat.flatten(facts), separators=(",", ":"))
+    # a false value with its presence flag: the value's key is left out, `__has` is kept
+    assert flat.flatten({"exporter.hrdd_policy": False})["exporter__hrdd_policy__has"] is True
+    assert "exporter__hrdd_policy" not in flat.flatten({"exporter.hrdd_policy": False})
 
 
 @pytest.mark.parametrize("fact,value,error", [

@@ -109,3 +109,61 @@ def test_stack_model_predicts_error_303() -> None:
             assert fails and "303" in str(exc)
         finally:
             durable_rules_engine.retract_fact(handle, '{"sid":"0","id":"c"}')
+
+
+def _engine_error(name: str, rules: dict[str, Any], record: str) -> str | None:
+    """The engine's error creating the ruleset or matching `record`, or None."""
+    try:
+        handle = durable_rules_engine.create_ruleset(name, json.dumps(rules))
+    except durable_rules_engine.error as exc:
+        return str(exc)
+    try:
+        _, state = durable_rules_engine.assert_fact(handle, record)
+        result = durable_rules_engine.start_action_for_state(handle, state)
+        message = result[1] if result else None
+        while message:
+            message = durable_rules_engine.complete_and_start_action(handle, state)
+        return None
+    except durable_rules_engine.error as exc:
+        return str(exc)
+    finally:
+        durable_rules_engine.retract_fact(handle, '{"sid":"0","id":"c"}')
+
+
+def test_nex_tests_count_on_the_stack_and_with_the_joins() -> None:
+    """A false flag is tested with `$nex` (the record leaves it out). The engine pushes every
+    `$nex` test whose key a record lacks on the alpha stack (error 303 past 64), and keeps
+    `$nex` tests in the same list as the `$or` joins of a node (error 107 past 128): the
+    model sharding relies on counts both."""
+    always = {ALWAYS: {"all": [{"m": {GUARD: "case"}}]}}
+    record = json.dumps({"sid": "0", "id": "c", GUARD: "case", "x": 1})
+    for n, fails in ((64, False), (65, True)):
+        rules = {f"r{i}": {"all": [{"m": {"$and": [{GUARD: "case"}, {"$nex": {f"k{i}": 1}}]}}]}
+                 for i in range(n)} | always
+        net = AlphaNetwork()
+        for rule in rules.values():
+            net.add(rule["all"][0]["m"])
+        assert net.stack_bound() == n
+        error = _engine_error(f"nex-stack-{n}", rules, record)
+        assert (error is not None and "303" in error) if fails else error is None
+
+    def listed(nex: int, joins: int) -> dict[str, Any]:
+        """`nex` `$nex` tests and `joins` `$or` joins under the node `x == 1`."""
+        rules = {f"r{i}": {"all": [{"m": {"$and": [{GUARD: "case"}, {"x": 1},
+                                                    {"$nex": {f"k{i}": 1}}]}}]}
+                 for i in range(nex)}
+        rules |= {f"j{j}": {"all": [{"m": {"$and": [{GUARD: "case"},
+                                                     {"$or": [{"x": 1}, {f"b{j}": 2}]}]}}]}
+                  for j in range(joins)}
+        return rules | always
+
+    other = json.dumps({"sid": "0", "id": "c", GUARD: "case", "x": 2})  # only creation fails
+    for nex, joins in ((100, 28), (100, 29)):
+        error = _engine_error(f"nex-list-{nex}-{joins}", listed(nex, joins), other)
+        assert (error is not None and "107" in error) if joins == 29 else error is None
+    for nex, joins, problem in ((100, 0, False), (99, 2, True), (101, 0, True)):
+        net = AlphaNetwork()
+        for rule in listed(nex, joins).values():
+            net.add(rule["all"][0]["m"])
+        found = net.problem()
+        assert (found is not None and "`$nex` tests under one node" in found) == problem, found

@@ -35,10 +35,12 @@ class AlphaNetwork:
 
     A test is shared with an identical test under the same parent; `$and` chains its
     children; `$or` hangs every branch under the parent and links each branch end to a new,
-    unshared join node. When a record is asserted the engine walks this graph depth first
-    with a 64-entry stack, pushing every matching test child and every join node, so the
-    worst case is bounded per node by: joins + one per key tested by equality + every other
-    comparison (`stack_bound`).
+    unshared join node. Join nodes and `$nex` tests are kept in one list per node (events.c
+    `handleAlpha`: `nextList`, at most 128 entries); the other tests in a hash set by key.
+    When a record is asserted the engine walks this graph depth first with a 64-entry
+    stack, pushing every join node, every `$nex` test whose key the record lacks and every
+    other test that matches, so the worst case is bounded per node by: joins + the most
+    tests on each key that one value (or its absence) passes (`stack_bound`).
     """
 
     def __init__(self) -> None:
@@ -133,15 +135,22 @@ def _node_problems(node: _Alpha) -> list[str]:
     out = []
     if len(node.tests) > MAX_NODE_TESTS:
         out.append(f"{len(node.tests)} distinct tests under one node (limit {MAX_NODE_TESTS})")
-    if len(node.joins) > MAX_NODE_JOINS:
-        out.append(f"{len(node.joins)} `$or` joins under one node (limit {MAX_NODE_JOINS})")
+    listed = len(node.joins) + sum(1 for op, _, _ in node.tests if op == "$nex")
+    if listed > MAX_NODE_JOINS:
+        out.append(f"{listed} `$or` joins and `$nex` tests under one node "
+                   f"(limit {MAX_NODE_JOINS})")
     if node.rules > MAX_NODE_RULES:
         out.append(f"{node.rules} rules end on one node (limit {MAX_NODE_RULES})")
     return out
 
 
 def _max_true(tests: list[tuple[str, Any]]) -> int:
-    """Most tests on one key that a single value can pass (a key has one type)."""
+    """Most tests on one key that a single value, or its absence, can pass (a key has one
+    type; an absent key passes its `$nex` tests and nothing else)."""
+    absent = sum(1 for op, _ in tests if op == "$nex")
+    tests = [(op, rhs) for op, rhs in tests if op != "$nex"]
+    if not tests:
+        return absent
     values = [rhs for _, rhs in tests]
     if all(type(v) in (int, float) for v in values):
         points = sorted(set(values))
@@ -149,7 +158,7 @@ def _max_true(tests: list[tuple[str, Any]]) -> int:
                                  *((a + b) / 2 for a, b in pairwise(points))]
     else:
         candidates = [*values, object()]  # a value equal to none of them
-    return max(sum(1 for op, rhs in tests if _holds(op, v, rhs)) for v in candidates)
+    return max(absent, *(sum(1 for op, rhs in tests if _holds(op, v, rhs)) for v in candidates))
 
 
 def _holds(op: str, value: Any, rhs: Any) -> bool:

@@ -7,7 +7,9 @@ picks precomputed JSON fragments:
     def _encode(f):
         g = f.get
         v = g(F0)                                           # enum
-        x0 = (C1(v) if T(v) is S else N2 if v is None else None) or E3(v)
+        x0 = C1(v) if T(v) is S else N2 if v is None else None
+        if x0 is None:
+            x0 = E3(v)
         v = g(F4)                                           # number, value and `__has`
         x1 = Z5 if v is None else P6 + R(v if T(v) is I and -M7 < v < M7 else E8(v)) + Q9
         v = g(F10)                                          # bool, value and `__has`
@@ -16,7 +18,9 @@ picks precomputed JSON fragments:
         x3 = ((A17 if K16 in v else A18) if K15 in v else (A19 if K16 in v else A20)) \
             if T(v) is FS else N21 if v is None else E22(v)
         v = g(F23)                                          # set, many members
-        x4 = (C24(v) if T(v) is FS else N25 if v is None else None) or E26(v)
+        x4 = C24(v) if T(v) is FS else N25 if v is None else None
+        if x4 is None:
+            x4 = E26(v)
         return J((H, x0, x1, x2, x3, x4, TAIL))
 
 A set fact with few flags (`record.INLINE_TESTS`) tests them inline and picks one of the
@@ -67,8 +71,9 @@ class EncoderWriter(SourceWriter):
         """A cached fragment for an id string, `empty` for None, else `miss` (checks)."""
         x = self._fetch(fact)
         get, none, slow = self.bind("C", cache.get), self.bind("N", empty), self.bind("E", miss)
-        self.lines.append(f"    {x} = ({get}(v) if T(v) is S else {none} if v is None "
-                          f"else None) or {slow}(v)")
+        self.lines.append(f"    {x} = {get}(v) if T(v) is S else {none} if v is None else None")
+        self.lines.append(f"    if {x} is None:")
+        self.lines.append(f"        {x} = {slow}(v)")
 
     def number(self, fact: str, prefix: str, flags: tuple[str, str] | None, bound: float,
                check: Callable[[Any], Any]) -> None:
@@ -104,11 +109,14 @@ class EncoderWriter(SourceWriter):
                           f"else {slow}(v)")
 
     def set(self, fact: str, cache: dict[Any, str], empty: str, miss: Miss) -> None:
-        """A cached fragment for a frozenset, `empty` for None, else `miss` (checks)."""
+        """A cached fragment for a frozenset, `empty` for None, else `miss` (checks). A
+        fragment can be empty (no member true: false flags are left out), so a miss is
+        `None`, not any false value."""
         x = self._fetch(fact)
         get, none, slow = self.bind("C", cache.get), self.bind("N", empty), self.bind("E", miss)
-        self.lines.append(f"    {x} = ({get}(v) if T(v) is FS else {none} if v is None "
-                          f"else None) or {slow}(v)")
+        self.lines.append(f"    {x} = {get}(v) if T(v) is FS else {none} if v is None else None")
+        self.lines.append(f"    if {x} is None:")
+        self.lines.append(f"        {x} = {slow}(v)")
 
     def small_set(self, fact: str, tests: list[tuple[str | None, tuple[str, str]]], empty: str,
                   miss: Miss) -> None:

@@ -74,7 +74,8 @@ class Flattener:
         self.encode, self.source = self._compile(scope)
 
     def flatten(self, facts: Mapping[str, Any]) -> dict[str, Any]:
-        """The record for `facts` (missing facts get their neutral value and `__has` false)."""
+        """The record for `facts` (missing facts get their neutral value and `__has` false;
+        a false flag is left out)."""
         out = dict(self._base)
         get = facts.get
         for fact, key, _, _ in self._enums:
@@ -100,7 +101,7 @@ class Flattener:
                 out[nonempty] = bool(v)
             for member, key, _, _ in members:
                 out[key] = member in v
-        return out
+        return {k: v for k, v in out.items() if v is not False}  # false flags left out
 
     def _compile(self, scope: str) -> tuple[Encoder, str]:
         """Generate `encode` (engine/ruleset/encoder.py): the same fragments, checks, order."""
@@ -179,9 +180,9 @@ def _set_miss(fact: str, nonempty: tuple[str, str] | None,
 
 
 def _flags(key: str) -> tuple[str, str]:
-    """The JSON fragments `,"key":false` and `,"key":true`."""
-    name = json.dumps(key)
-    return (f",{name}:false", f",{name}:true")
+    """The JSON fragments of a false and a true flag: nothing, and `,"key":true` (a false
+    flag is left out of the record, engine/ruleset/translate.py `flag`)."""
+    return ("", f",{json.dumps(key)}:true")
 
 
 def _maybe_flags(key: str | None) -> tuple[str, str] | None:

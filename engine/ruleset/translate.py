@@ -84,9 +84,21 @@ def _spec(test: Test) -> Any:
     return spec
 
 
+def flag(key: str, value: bool) -> Expr:
+    """A boolean key is `value`. The record holds a flag only when it is true
+    (engine/ruleset/record.py): the engine matches every property of a record against the
+    tests of each node it visits, so leaving the false ones out halves its cost. False is
+    therefore `$nex` (the key is not in the record), never `{key: false}`."""
+    return {key: True} if value else {"$nex": {key: 1}}
+
+
 def _compare(op: str, test: Test) -> Expr:
     """Number/bool comparison guarded by presence: `k__has` and `op(k, arg)`."""
     key, arg = fact_key(test.fact), _scalar(test)
+    if isinstance(arg, bool):
+        if op not in ("$eq", "$neq"):
+            raise RulesetError(f"`{test.fact}` {test.op}: a bool has no order")
+        return flag(key, arg == (op == "$eq"))
     return {key: arg} if op == "$eq" else {op: {key: arg}}
 
 
@@ -111,9 +123,9 @@ def _guarded(op: str) -> Callable[[Test], Cond]:
         arg = _scalar(test)
         if test.neg:
             cmp = _compare(_COMPLEMENT[op], test)
-            return cmp if _OPS[_COMPLEMENT[op]](default, arg) else or_([{has: False}, cmp])
+            return cmp if _OPS[_COMPLEMENT[op]](default, arg) else or_([flag(has, False), cmp])
         cmp = _compare(op, test)
-        return and_([{has: True}, cmp]) if _OPS[op](default, arg) else cmp
+        return and_([flag(has, True), cmp]) if _OPS[op](default, arg) else cmp
     return translate
 
 
@@ -153,7 +165,7 @@ def _members(combine: Callable[[Iterable[Cond]], Cond],
     def translate(test: Test) -> Cond:
         want = not test.neg
         keys = [member_key(test.fact, m) for m in _ids(test)]
-        return (negated if test.neg else combine)({k: want} for k in keys)
+        return (negated if test.neg else combine)(flag(k, want) for k in keys)
     return translate
 
 
@@ -166,8 +178,8 @@ def _exists(test: Test) -> Cond:
         key = fact_key(test.fact)
         return {"$neq": {key: ""}} if want else {key: ""}
     if ftype == SET:
-        return {nonempty_key(test.fact): want}
-    return {has_key(test.fact): want}
+        return flag(nonempty_key(test.fact), want)
+    return flag(has_key(test.fact), want)
 
 
 DURABLE_TESTS: dict[str, Callable[[Test], Cond]] = {
