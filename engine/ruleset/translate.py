@@ -87,8 +87,8 @@ def _spec(test: Test) -> Any:
 def flag(key: str, value: bool) -> Expr:
     """A boolean key is `value`. The record holds a flag only when it is true
     (engine/ruleset/record.py): the engine matches every property of a record against the
-    tests of each node it visits, so leaving the false ones out halves its cost. False is
-    therefore `$nex` (the key is not in the record), never `{key: false}`."""
+    tests of each node it visits, so leaving the false ones out saves about 40 % of its
+    time. False is therefore `$nex` (the key is not in the record), never `{key: false}`."""
     return {key: True} if value else {"$nex": {key: 1}}
 
 
