@@ -12,7 +12,7 @@ of 64 costs the engine about 40 % less.
     enum   `destination.band`       → `destination__band`: the id, "" when missing
     string `end_user.name`          → `end_user__name__has`: bool (only `exists` applies)
     number `item.value`             → `item__value` (0 when missing) and `item__value__has`
-    bool   `exporter.hrdd_policy`   → `exporter__hrdd_policy` (false) and `..__has`
+    bool   `exporter.hrdd_policy`   → `exporter__hrdd_policy` (true only) and `..__has`
     set    `end_user.flags`         → `end_user__flags__<member>`: bool per referenced member,
                                       `end_user__flags__nonempty` when `exists` is used
     guard                           → `kind`: "case" | "item", tested first by every rule
@@ -26,9 +26,8 @@ ruleset. Rules are packed into shards (separate rulesets receiving the same reco
 model of the engine's alpha network, so that no shard can reach the limits measured in
 /work/shared/reference/durable_rules.md (§4, §7, §8): 512 tests under one node (hangs
 `create_ruleset`), 128 `$or` joins and `$nex` tests or 256 rule ends under one node
-(errors 107, 108), the
-64-entry alpha stack (error 303 at assert time) and 15 `$and`/`$or` groups per pattern
-(error 113).
+(errors 107, 108), the 64-entry alpha stack (error 303 at assert time) and 15
+`$and`/`$or` groups per pattern (error 113).
 """
 
 from __future__ import annotations
