@@ -331,6 +331,19 @@ def canonical_entry(entry: str) -> str:
     return head.upper() + ("." + rest.lower() if rest else "")
 
 
+def mapped_prefix(control_map: Mapping[str, Any], entry: str) -> str | None:
+    """The longest prefix of `entry` on dot boundaries that `control_map` maps (`5A001.j.1`
+    → `5A001.j` or `5A001`), or None: how a given control entry is classified (the
+    normaliser, the analysis of the bounded space and the diff's causes all read it so)."""
+    prefix = entry
+    while prefix not in control_map:
+        cut = prefix.rfind(".")
+        if cut < 0:
+            return None
+        prefix = prefix[:cut]
+    return prefix
+
+
 def entry_regime(entry: str) -> str | None:
     """The regime a qualified entry names (`eu_2019_125:II.1` → `eu_2019_125`), else None."""
     regime, colon, _ = entry.partition(":")

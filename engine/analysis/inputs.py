@@ -35,14 +35,10 @@ from typing import Any
 
 import z3
 
-from engine.analysis.space import NAMED, UNMAPPED_ENTRY, match_entry
+from engine.analysis.space import NAMED, UNMAPPED_ENTRY
 from engine.compiler import CompiledPolicy
 from engine.implicated import normalise_name
-from engine.model import (
-    ITEM_KINDS,
-    PAYERS,
-    PAYMENT_METHODS,
-)
+from engine.model import ITEM_KINDS, PAYERS, PAYMENT_METHODS, mapped_prefix
 
 MAX_CENTS = 10**17  # 1e15 in cents: the contract bound
 UNKNOWN_CODE = "ZZ"  # a well-formed code no version knows (checked)
@@ -75,7 +71,7 @@ class Inputs:
         self.names = sorted({normalise_name(e.name) for p in vs for e in p.implicated})
         for p in vs:
             assert UNKNOWN_CODE not in p.destinations
-            assert match_entry(p, UNMAPPED_ENTRY) is None
+            assert mapped_prefix(p.control_map, UNMAPPED_ENTRY) is None
         assert self.parties >= 1
         extra = range(1, self.parties)
         self.cons = ("con", *(f"con{j}" for j in extra))  # consignee j's country

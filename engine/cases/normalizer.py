@@ -33,7 +33,7 @@ from engine.compiler import derive_band, destination_problem
 from engine.diagnostics import suggest
 from engine.implicated import Match as ImplicatedMatch
 from engine.memo import ByIdentity
-from engine.model import UNKNOWN_BAND
+from engine.model import UNKNOWN_BAND, mapped_prefix
 from engine.registers import consult
 
 if TYPE_CHECKING:
@@ -359,7 +359,7 @@ class _Normalizer:
                     (item_id,)))
                 continue
             given.append(entry)
-            prefix = self.match_entry(entry)
+            prefix = mapped_prefix(self.p.control_map, entry)
             if prefix is None:
                 unmapped.append(entry)
             else:
@@ -375,18 +375,6 @@ class _Normalizer:
         conflict = declared is not None and bool(mapped) and declared not in mapped.values()
         return Classification(ordered, declared if conflict else None,
                               frozenset(mapped), unique(given), unique(unmapped))
-
-    def match_entry(self, entry: str) -> str | None:
-        """The longest mapped prefix of `entry` on dot boundaries (`5A001.j.1` → `5A001.j`
-        or `5A001`), or None."""
-        control_map = self.p.control_map
-        prefix = entry
-        while prefix not in control_map:
-            cut = prefix.rfind(".")
-            if cut < 0:
-                return None
-            prefix = prefix[:cut]
-        return prefix
 
     def item_draft(self, item: Mapping[str, Any]) -> _Draft:
         """An item's classification and own facts; its views are built once the case-scope

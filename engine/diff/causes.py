@@ -23,7 +23,7 @@ from engine.compiler import CompiledPolicy, CompiledRule
 from engine.decision import BUILTIN_FINDINGS
 from engine.diff.bands import causes as band_causes
 from engine.diff.corpus import Recorded
-from engine.model import canonical_entry
+from engine.model import canonical_entry, mapped_prefix
 
 NO_CAUSE = "no rule change explains it"
 LONG = 72  # conditions longer than this are shown as the tests that came and went
@@ -48,15 +48,10 @@ def _delta(old: Iterable[str], new: Iterable[str]) -> str:
     return " ".join([f"+{v}" for v in sorted(b - a)] + [f"−{v}" for v in sorted(a - b)])
 
 
-def match_entry(control_map: Mapping[str, str], entry: str) -> str | None:
+def entry_category(control_map: Mapping[str, str], entry: str) -> str | None:
     """The category of the longest mapped prefix of `entry` (dot boundaries), if any."""
-    parts = entry.split(".")
-    while parts:
-        category = control_map.get(".".join(parts))
-        if category is not None:
-            return category
-        parts.pop()
-    return None
+    prefix = mapped_prefix(control_map, entry)
+    return None if prefix is None else control_map[prefix]
 
 
 def _countries(case: Mapping[str, Any]) -> list[str]:
@@ -285,7 +280,7 @@ def _item_causes(old_p: CompiledPolicy, new_p: CompiledPolicy, item: Mapping[str
             data.add(f"vocabulary: category {declared} {verb}", "item")
     for raw in item.get("control_entries") or ():
         entry = canonical_entry(str(raw))
-        a, b = match_entry(old_p.control_map, entry), match_entry(new_p.control_map, entry)
+        a, b = entry_category(old_p.control_map, entry), entry_category(new_p.control_map, entry)
         candidates.update(c for c in (a, b) if c)
         if a != b:
             data.add(f"category mapping: control entry {entry}: {a or 'unmapped'} → "

@@ -9,8 +9,8 @@ import z3
 from engine.analysis.derive.case import CaseFacts, cmp_real
 from engine.analysis.derive.choices import Choices
 from engine.analysis.encode import Item, View, vocab_of
-from engine.analysis.space import UNMAPPED_ENTRY, match_entry
-from engine.model import ENTRY_KINDS, ITEM_KINDS, entry_regime
+from engine.analysis.space import UNMAPPED_ENTRY
+from engine.model import ENTRY_KINDS, ITEM_KINDS, entry_regime, mapped_prefix
 
 
 def _entry_kind(entry: str) -> str | None:
@@ -28,7 +28,7 @@ class ItemDerived:
         self.d, self.case, self.j, self.i, self.p = d, case, j, d.i, d.p
         i = self.i
         self.given = {e: i.b[f"entry{j}:{e}"] for e in [*i.entries, UNMAPPED_ENTRY]}
-        self.prefix = {e: match_entry(self.p, e) for e in self.given}
+        self.prefix = {e: mapped_prefix(self.p.control_map, e) for e in self.given}
         self.declared = {c: i.v[f"cat{j}"] == k for k, c in enumerate(i.categories)
                          if c in self.p.vocab["categories"]}
         self.declared_unknown = d.choice_unknown(f"cat{j}", i.categories, "categories")
