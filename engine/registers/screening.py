@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz, process
 from unidecode import unidecode
@@ -253,11 +253,18 @@ class Index:
             elif w not in other:
                 other.append(w)
         tokens = rare or other
-        if len(tokens) == 1:  # the usual case: the token's own tuple, not a copy
-            return tokens, self.choices[tokens[0]]
-        # tuples joined in C, only those of the tokens that block (a common token's tuple is
-        # long); a key under two of the tokens is scored twice, to the same score
-        return tokens, sum(map(self.choices.__getitem__, tokens), ())
+        # only the tuples of the tokens that block (a common token's tuple is long); a key
+        # under two of the tokens is scored twice, to the same score
+        return tokens, _concat(self.choices, tokens)
+
+
+def _concat(table: Mapping[str, tuple[Any, ...]], tokens: list[str]) -> tuple[Any, ...]:
+    """The tokens' tuples of `table` one after another: for one token (the usual case) its
+    own tuple, not a copy; else joined in C. `Index.choices` and `Index.by_token` hold a
+    token's keys and their positions in the same order, so both are joined alike."""
+    if len(tokens) == 1:
+        return table[tokens[0]]
+    return sum(map(table.__getitem__, tokens), ())
 
 
 def _targets(rs: RegisterSet) -> list[Target]:
@@ -345,9 +352,7 @@ def _best(idx: Index, q: Query, cutoff: float) -> dict[int, tuple[float, str, st
              for k in sorted_keys]
     if not any(found):
         return {}  # the usual case: no key within `cutoff` of the name
-    by_token = idx.by_token  # one token (the usual case): its own tuple, not a copy
-    positions = by_token[tokens[0]] if len(tokens) == 1 else \
-        sum(map(by_token.__getitem__, tokens), ())
+    positions = _concat(idx.by_token, tokens)
     best: dict[int, tuple[float, int, int]] = {}  # target: score, spelling, key
     for n, scored in enumerate(found):
         for _, score, pos in scored:
