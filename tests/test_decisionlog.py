@@ -255,13 +255,17 @@ def test_evaluate_log_needs_batch(tmp_path: Path) -> None:
     assert run.returncode == 2 and b"--log needs --batch" in run.stderr
 
 
-def test_listed_names_stay_unmasked_so_a_masked_case_decides_the_same() -> None:
+@pytest.fixture(scope="module")
+def store() -> Any:
+    from engine.api import load
+
+    return load(ROOT / "policies")
+
+
+def test_listed_names_stay_unmasked_so_a_masked_case_decides_the_same(store: Any) -> None:
     """A party that matches an implicated-party entry keeps its (public, listed) name in the
     log: replaying the masked case under a version with implicated_parties.yaml matches it
     as the original did; other names are still masked."""
-    from engine.api import load
-
-    store = load(ROOT / "policies")
     listed = store.listed_names()
     assert "hangzhou hikvision digital technology co ltd" in listed
     case = {"case_id": "C-L", "submitted": "2027-02-15",
@@ -283,13 +287,6 @@ def test_listed_names_stay_unmasked_so_a_masked_case_decides_the_same() -> None:
     # without the listed names the masked case would lose the match
     blind = store.evaluate(Masker("hmac", key=b"k").mask(case), policy_version="2027.1")
     assert "deny-designated-party" not in {f["rule"] for f in blind.to_dict()["findings"]}
-
-
-@pytest.fixture(scope="module")
-def store() -> Any:
-    from engine.api import load
-
-    return load(ROOT / "policies")
 
 
 @pytest.mark.parametrize("blank", ["\u3164", "\u0301\u0302", "\ue000", "\u2800", " \u200b"])
