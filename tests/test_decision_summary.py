@@ -24,7 +24,7 @@ from engine.cases import CaseError, check_case, normalize
 from engine.compiler import CompiledPolicy
 from engine.decision import decide, summarise_hits
 from engine.diff.corpus import Recorded
-from engine.diff.runner import summarise
+from engine.diff.runner import from_summary, summarise
 from engine.fixtures.load import discover, load_fixtures
 from engine.fixtures.run import fixture_registers
 from engine.generator import generate_cases
@@ -62,8 +62,7 @@ def agree(policy: CompiledPolicy, case: dict[str, Any],
     n = normalize(case, policy, registers)
     hits = backend(policy).evaluate(n)
     full = summarise(decide(policy, n, hits, "python"))
-    s = summarise_hits(policy, n, hits)
-    quick = Recorded(s.decision, s.rules, s.conditions, s.required_assurances, s.requested)
+    quick = from_summary(summarise_hits(policy, n, hits))
     assert quick == full, case.get("case_id")
     return quick
 

@@ -18,7 +18,7 @@ from engine.api import DEFAULT_BACKEND, BackendUnavailable
 from engine.backends import BACKENDS, Backend
 from engine.cases import CaseError, NormalizedCase, check_case, normalize
 from engine.compiler import CompiledPolicy
-from engine.decision import Decision, engine_error, summarise_hits
+from engine.decision import Decision, Summary, engine_error, summarise_hits
 from engine.diff.behavioural import UNCLASSIFIED, CaseKeys, Tally
 from engine.diff.causes import Explainer
 from engine.diff.corpus import CorpusCase, Recorded, Skipped
@@ -56,6 +56,11 @@ def summarise(d: Decision) -> Recorded:
                     frozenset(r["field"] for r in d.information_requests))
 
 
+def from_summary(s: Summary) -> Recorded:
+    """The same parts, from `summarise_hits` (no Decision built)."""
+    return Recorded(s.decision, s.rules, s.conditions, s.required_assurances, s.requested)
+
+
 def _keys(policy: CompiledPolicy, case: Mapping[str, Any], n: NormalizedCase | None) -> CaseKeys:
     code = str(case.get("destination") or "")
     if n is None:
@@ -79,9 +84,7 @@ def decide_full(side: Side, case: Mapping[str, Any]
     normalized: NormalizedCase | None = None
     try:
         normalized = normalize(case, policy, side.registers)
-        s = summarise_hits(policy, normalized, engine.evaluate(normalized))
-        recorded = Recorded(s.decision, s.rules, s.conditions, s.required_assurances,
-                            s.requested)
+        recorded = from_summary(summarise_hits(policy, normalized, engine.evaluate(normalized)))
     except Exception as exc:  # fail closed, as engine.api.evaluate_with does
         normalized = None
         recorded = summarise(engine_error(policy, str(case.get("case_id")), engine.name, exc))
